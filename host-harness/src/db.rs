@@ -1,0 +1,119 @@
+//! The host's embedded SQLite database: one file holds every connection's
+//! connector storage, credentials, cursors and records. The schema is
+//! documented in ARCHITECTURE.md; users query it directly.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::errors::ConnectorError;
+
+/// The current schema. Every statement is idempotent.
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+
+-- Connector key-value storage, one namespace per connection.
+CREATE TABLE IF NOT EXISTS kv (
+    connection TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    PRIMARY KEY (connection, key)
+) WITHOUT ROWID;
+
+-- Credentials the host manages (rotated OAuth tokens); never given to connectors.
+CREATE TABLE IF NOT EXISTS credentials (
+    connection TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (connection, name)
+) WITHOUT ROWID;
+
+-- Per-stream sync state; the cursor is committed with its page's records.
+CREATE TABLE IF NOT EXISTS streams (
+    connection     TEXT NOT NULL,
+    stream         TEXT NOT NULL,
+    cursor         TEXT,
+    done           INTEGER NOT NULL DEFAULT 0,
+    pages          INTEGER NOT NULL DEFAULT 0,
+    records        INTEGER NOT NULL DEFAULT 0,
+    requests       INTEGER NOT NULL DEFAULT 0,
+    last_synced_at INTEGER,
+    last_error     TEXT,
+    PRIMARY KEY (connection, stream)
+) WITHOUT ROWID;
+
+-- Normalized records, upserted by (connection, stream, kind, key).
+CREATE TABLE IF NOT EXISTS records (
+    connection TEXT NOT NULL,
+    stream     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    version    TEXT,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    data       TEXT NOT NULL,
+    synced_at  INTEGER NOT NULL,
+    PRIMARY KEY (connection, stream, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_kind ON records (connection, kind);
+
+-- Raw records as the API sent them, for `remap` after a connector upgrade.
+CREATE TABLE IF NOT EXISTS raw_records (
+    connection TEXT NOT NULL,
+    stream     TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    raw        TEXT NOT NULL,
+    PRIMARY KEY (connection, stream, id)
+) WITHOUT ROWID;
+"#;
+
+/// A handle to the database, cheap to clone and shared by every connection
+/// of a process. SQLite has one writer at a time, so one guarded handle is
+/// both simplest and fastest.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Mutex<rusqlite::Connection>>,
+}
+
+impl Database {
+    /// Open (or create) the database file and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, ConnectorError> {
+        let conn = rusqlite::Connection::open(path).map_err(|e| {
+            ConnectorError::Host(format!(
+                "cannot open the database {}: {e}; check the path and its permissions",
+                path.display()
+            ))
+        })?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for tests and one-off commands.
+    pub fn in_memory() -> Result<Self, ConnectorError> {
+        Self::init(rusqlite::Connection::open_in_memory().map_err(host_error)?)
+    }
+
+    fn init(conn: rusqlite::Connection) -> Result<Self, ConnectorError> {
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(host_error)?;
+        conn.execute_batch(SCHEMA).map_err(host_error)?;
+        Ok(Database {
+            inner: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Exclusive access to the underlying connection.
+    pub fn lock(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent
+        // (an open transaction is rolled back when dropped), so poisoning is
+        // safe to ignore.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Turn a SQLite error into a host error with advice.
+pub fn host_error(err: rusqlite::Error) -> ConnectorError {
+    ConnectorError::Host(format!(
+        "database error: {err}; check disk space and that no other process holds the database"
+    ))
+}

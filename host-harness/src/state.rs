@@ -1,0 +1,349 @@
+//! What one connection's store holds, and the host side of every import a
+//! connector may use: WASI (with nothing granted), HTTP through the policy,
+//! logging and storage.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use crate::credentials::Credentials;
+use crate::generated::connector::source::storage as wit_storage;
+use crate::generated::wasi::logging::logging as wit_logging;
+use crate::http_policy::Origin;
+use crate::kv::{ConnectionStorage, StorageError};
+use crate::logs::{GuestLog, Level};
+use crate::outbound::{Denials, HttpsClient, SendError};
+use crate::secrets::Redactor;
+
+/// Per-call CPU accounting, driven by the engine's epoch ticks.
+#[derive(Default)]
+pub struct CpuBudget {
+    /// Ticks observed while the guest ran during the current call.
+    pub used_ticks: u64,
+    /// Ticks allowed per call.
+    pub budget_ticks: u64,
+    /// Set when the budget ran out and the guest was interrupted.
+    pub exceeded: bool,
+}
+
+/// Refuses linear memory growth past a fixed size and remembers that it did.
+pub struct MemoryLimiter {
+    max_bytes: usize,
+    /// Set when a growth request was refused.
+    pub hit: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `max_bytes` of linear memory per instance.
+    pub fn new(max_bytes: usize) -> Self {
+        MemoryLimiter {
+            max_bytes,
+            hit: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            wasmtime::bail!(
+                "memory limit exceeded: {desired} bytes requested, {} allowed",
+                self.max_bytes
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// A connection's view of the network: the shared client plus what this
+/// connection may reach and how it authenticates. Clones share denials.
+#[derive(Clone)]
+pub struct ConnectionNetwork {
+    /// The process-wide HTTPS client.
+    pub client: Arc<HttpsClient>,
+    /// Origins the connector declared, filled from its config. Empty until
+    /// `configure` succeeded: nothing is reachable before.
+    pub allowed: Arc<Vec<Origin>>,
+    /// Credentials added to every request.
+    pub credentials: Arc<Credentials>,
+    /// Why requests were refused during the current call, for error reports.
+    pub denials: Denials,
+    /// Scrubs secrets from what is reported.
+    pub redactor: Redactor,
+}
+
+type ResponseFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl ConnectionNetwork {
+    /// Replace any `Authorization` the guest set with the connection's own.
+    async fn authorize(&self, parts: &mut http::request::Parts) -> wasmtime_wasi_http::Result<()> {
+        parts.headers.remove(http::header::AUTHORIZATION);
+        if let Some(value) = self
+            .credentials
+            .authorization(&self.client)
+            .await
+            .map_err(|e| self.deny(e))?
+        {
+            parts.headers.insert(http::header::AUTHORIZATION, value);
+        }
+        Ok(())
+    }
+
+    fn deny(&self, err: SendError) -> wasmtime_wasi_http::Error {
+        if let Some(why) = err.denial {
+            let why = self.redactor.redact(&why);
+            tracing::warn!("request refused: {why}");
+            self.denials
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(why);
+        }
+        err.code
+    }
+
+    /// Apply the policy to one request and send it.
+    async fn send(
+        self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> wasmtime_wasi_http::Result<http::Response<WasiBody>> {
+        let uri = request.uri().clone();
+        if uri.scheme_str() != Some("https") {
+            return Err(self.deny(SendError::denied(
+                wasmtime_wasi_http::Error::HttpRequestDenied,
+                format!("request to {uri} refused: connectors may only use https"),
+            )));
+        }
+        let origin = uri
+            .authority()
+            .and_then(|a| Origin::parse(&format!("https://{a}")).ok())
+            .ok_or(wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+        if !self.allowed.contains(&origin) {
+            let allowed = self
+                .allowed
+                .iter()
+                .map(Origin::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(self.deny(SendError::denied(
+                wasmtime_wasi_http::Error::HttpRequestDenied,
+                format!(
+                    "request to {origin} refused: the connector did not declare this host \
+                     (it may reach only: {})",
+                    if allowed.is_empty() {
+                        "nothing yet"
+                    } else {
+                        &allowed
+                    }
+                ),
+            )));
+        }
+        let timeouts = self.client.options().timeouts.capped_by(options);
+        let method = request.method().clone();
+        let headers = request.headers().clone();
+        let (mut parts, body) = request.into_parts();
+        self.authorize(&mut parts).await?;
+        let response = self
+            .client
+            .send(
+                &origin,
+                http::Request::from_parts(parts, body),
+                timeouts,
+                &self.denials,
+            )
+            .await
+            .map_err(|e| self.deny(e))?;
+        // An OAuth access token may be revoked before it expires: obtain a
+        // new one and repeat the request once, when it carries no body.
+        let bodiless = method == http::Method::GET || method == http::Method::HEAD;
+        if response.status() == http::StatusCode::UNAUTHORIZED
+            && bodiless
+            && self.credentials.invalidate().await
+        {
+            let mut retry = http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(wasmtime_wasi_http::WasiBody::default())
+                .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+            *retry.headers_mut() = headers;
+            let (mut parts, body) = retry.into_parts();
+            self.authorize(&mut parts).await?;
+            return self
+                .client
+                .send(
+                    &origin,
+                    http::Request::from_parts(parts, body),
+                    timeouts,
+                    &self.denials,
+                )
+                .await
+                .map_err(|e| self.deny(e));
+        }
+        Ok(response)
+    }
+}
+
+impl WasiHttpHooks for ConnectionNetwork {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _request_body_io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> ResponseFuture {
+        let network = self.clone();
+        Box::new(async move {
+            let response = network.send(request, options).await?;
+            let io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, io))
+        })
+    }
+}
+
+/// Everything a connection's store holds.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    /// The network policy and credentials.
+    pub network: ConnectionNetwork,
+    /// Linear memory limit.
+    pub limiter: MemoryLimiter,
+    /// CPU accounting of the current call.
+    pub cpu: CpuBudget,
+    storage: ConnectionStorage,
+    /// Set when the connector ran into its storage quota in this call.
+    pub storage_quota_hit: Option<String>,
+    /// The connection's bounded log.
+    pub log: GuestLog,
+}
+
+impl HostState {
+    /// A state granting nothing but what the connector contract provides:
+    /// no files, environment, arguments, stdin or sockets; stdout and stderr
+    /// go to the bounded log.
+    pub fn new(
+        network: ConnectionNetwork,
+        storage: ConnectionStorage,
+        log: GuestLog,
+        memory_bytes: usize,
+    ) -> Self {
+        let wasi = WasiCtxBuilder::new()
+            .stdout(log.clone())
+            .stderr(log.clone())
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            network,
+            limiter: MemoryLimiter::new(memory_bytes),
+            cpu: CpuBudget::default(),
+            storage,
+            storage_quota_hit: None,
+            log,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.network,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+impl wit_logging::Host for HostState {
+    fn log(&mut self, level: wit_logging::Level, context: String, message: String) {
+        let level = match level {
+            wit_logging::Level::Trace => Level::Trace,
+            wit_logging::Level::Debug => Level::Debug,
+            wit_logging::Level::Info => Level::Info,
+            wit_logging::Level::Warn => Level::Warn,
+            wit_logging::Level::Error | wit_logging::Level::Critical => Level::Error,
+        };
+        self.log.log(level, &context, &message);
+    }
+}
+
+impl HostState {
+    fn storage_result<T>(
+        &mut self,
+        result: Result<T, StorageError>,
+    ) -> Result<T, wit_storage::StorageError> {
+        result.map_err(|e| match e {
+            StorageError::QuotaExceeded(m) => {
+                self.storage_quota_hit = Some(m.clone());
+                wit_storage::StorageError::QuotaExceeded(m)
+            }
+            StorageError::Unavailable(m) => wit_storage::StorageError::Unavailable(m),
+        })
+    }
+}
+
+impl wit_storage::Host for HostState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, wit_storage::StorageError> {
+        let result = self.storage.get(&key);
+        self.storage_result(result)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), wit_storage::StorageError> {
+        let result = self.storage.set(&key, &value);
+        self.storage_result(result)
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), wit_storage::StorageError> {
+        let result = self.storage.delete(&key);
+        self.storage_result(result)
+    }
+
+    fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, wit_storage::StorageError> {
+        let result = self.storage.list_keys(&prefix);
+        self.storage_result(result)
+    }
+}
+
+impl crate::generated::connector::source::types::Host for HostState {}

@@ -1,0 +1,19 @@
+//! Builds the test guests (tests/guests) into components and exports their
+//! paths as `GUEST_<NAME>` environment variables for the tests.
+
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guests = root.join("guests");
+    let packages = ["example-feed", "hostile", "sockets-importer"];
+    let files = guest_build::build(
+        &guests.join("Cargo.toml"),
+        &packages,
+        &[&guests, &root.join("../wit")],
+    );
+    for (package, file) in packages.iter().zip(files) {
+        let var = format!("GUEST_{}", package.to_uppercase().replace('-', "_"));
+        println!("cargo:rustc-env={var}={}", file.display());
+    }
+}
