@@ -29,6 +29,7 @@ use crate::template::template_fields;
 pub const SECRET_PLACEHOLDER: &str = "<secret>";
 
 /// What a connection is made of.
+#[derive(Clone)]
 pub struct ConnectionSettings {
     /// Unique name; namespaces storage, credentials and records.
     pub name: String,
@@ -109,6 +110,62 @@ fn check_host_fields(
     Ok(())
 }
 
+/// Everything needed to open a connection again and again: one instance
+/// per stream of a sync.
+pub struct ConnectionRecipe {
+    /// The engine.
+    pub runtime: Arc<Runtime>,
+    /// The component.
+    pub loaded: LoadedConnector,
+    /// The HTTPS client.
+    pub client: Arc<HttpsClient>,
+    /// The connection's settings.
+    pub settings: ConnectionSettings,
+}
+
+impl ConnectionRecipe {
+    /// Open a new connection (a fresh instance).
+    pub async fn open(&self) -> Result<Connection, ConnectorError> {
+        Connection::open(
+            &self.runtime,
+            &self.loaded,
+            self.client.clone(),
+            self.settings.clone(),
+        )
+        .await
+    }
+
+    /// A factory for the sync engine.
+    pub fn factory(self: Arc<Self>) -> crate::sync::ConnectionFactory {
+        Arc::new(move || {
+            let recipe = self.clone();
+            Box::pin(async move { recipe.open().await })
+        })
+    }
+}
+
+/// Read a connector's spec without configuring a connection: no network,
+/// a throwaway in-memory storage.
+pub async fn read_spec(
+    runtime: &Runtime,
+    connector: &LoadedConnector,
+) -> Result<ConnectorSpec, ConnectorError> {
+    let client = Arc::new(HttpsClient::new(crate::outbound::NetworkOptions::default())?);
+    let settings = ConnectionSettings {
+        name: "spec".into(),
+        config: Value::Null,
+        auth_scheme: None,
+        db: Database::in_memory()?,
+        storage_quota: StorageQuota::default(),
+        log_limits: LogLimits::default(),
+    };
+    Ok(
+        Connection::instantiated(runtime, connector, client, &settings)
+            .await?
+            .spec,
+    )
+}
+
 impl Connection {
     /// Instantiate the connector, read its spec, configure it and set up its
     /// network policy and credentials.
@@ -117,6 +174,21 @@ impl Connection {
         connector: &LoadedConnector,
         client: Arc<HttpsClient>,
         settings: ConnectionSettings,
+    ) -> Result<Self, ConnectorError> {
+        let mut connection = Self::instantiated(runtime, connector, client, &settings).await?;
+        let redactor = connection.network.redactor.clone();
+        connection
+            .configure(settings.config, settings.auth_scheme.as_deref(), &redactor)
+            .await?;
+        Ok(connection)
+    }
+
+    /// An instance whose spec has been read, not yet configured.
+    async fn instantiated(
+        runtime: &Runtime,
+        connector: &LoadedConnector,
+        client: Arc<HttpsClient>,
+        settings: &ConnectionSettings,
     ) -> Result<Self, ConnectorError> {
         let redactor = Redactor::default();
         let log = GuestLog::new(&settings.name, settings.log_limits, redactor.clone());
@@ -159,9 +231,6 @@ impl Connection {
             })
             .await?
             .into();
-        connection
-            .configure(settings.config, settings.auth_scheme.as_deref(), &redactor)
-            .await?;
         Ok(connection)
     }
 
@@ -347,7 +416,7 @@ impl Connection {
     }
 
     /// A fresh instance of the component in a new store.
-    async fn instantiate(&self) -> Result<(Store<HostState>, ConnectorCore), ConnectorError> {
+    async fn instantiate(&mut self) -> Result<(Store<HostState>, ConnectorCore), ConnectorError> {
         let storage = ConnectionStorage::open(self.db.clone(), &self.name, self.storage_quota)?;
         let state = HostState::new(
             self.network.clone(),

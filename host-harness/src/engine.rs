@@ -87,6 +87,7 @@ pub struct Runtime {
 }
 
 /// A component ready to be instantiated, once per connection.
+#[derive(Clone)]
 pub struct LoadedConnector {
     pub(crate) pre: ConnectorCorePre<HostState>,
     /// SHA-256 of the component's bytes, hex.

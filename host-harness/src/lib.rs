@@ -5,10 +5,13 @@
 //! through the host's policy, credentials injected by the host, durable
 //! storage in SQLite, and limits on CPU, memory, stack, logs and responses.
 
+pub mod cli;
 pub mod connection;
+pub mod connection_file;
 pub mod contract;
 pub mod credentials;
 pub mod db;
+pub mod demo;
 pub mod engine;
 pub mod errors;
 mod generated;
@@ -16,8 +19,12 @@ pub mod http_policy;
 pub mod kv;
 pub mod logs;
 pub mod outbound;
+pub mod progress;
+pub mod report;
 pub mod secrets;
 mod state;
+pub mod store;
+pub mod sync;
 pub mod template;
 
 pub use connection::{Connection, ConnectionSettings};

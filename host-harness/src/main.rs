@@ -1,1 +1,45 @@
-fn main() {}
+//! `connector-host`: run connector components and sync their data.
+
+use clap::Parser;
+use host_harness::cli::{run, Cli};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.global.verbose { "debug" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// Exit codes by error class, so scripts can react.
+fn exit_code(err: &host_harness::ConnectorError) -> u8 {
+    match err.class() {
+        "config" => 2,
+        "auth" => 3,
+        "permission" => 4,
+        "rate-limited" | "transient" => 5,
+        "limit" | "crashed" | "refused" => 6,
+        _ => 1,
+    }
+}

@@ -1,0 +1,150 @@
+//! The Zendesk API without I/O: the requests the connector makes, the
+//! responses it reads, error envelopes and rate-limit headers.
+
+pub mod errors;
+pub mod ratelimit;
+
+/// An HTTP request to make; the host adds `Authorization`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequestSpec {
+    /// Always `GET`: the connector only reads.
+    pub method: &'static str,
+    /// Absolute URL on `https://{subdomain}.zendesk.com`.
+    pub url: String,
+    /// Request headers besides `Authorization`.
+    pub headers: Vec<(&'static str, &'static str)>,
+}
+
+impl HttpRequestSpec {
+    /// A JSON `GET` of `url`.
+    pub fn get(url: String) -> Self {
+        HttpRequestSpec {
+            method: "GET",
+            url,
+            headers: vec![("accept", "application/json")],
+        }
+    }
+}
+
+/// An HTTP response as received.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names and values, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+/// The first value of a header in `headers`, matched case-insensitively.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// Why a request got no response at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The host name did not resolve (usually a wrong subdomain).
+    Dns(String),
+    /// Connecting or reading timed out.
+    Timeout(String),
+    /// The host's policy refused the request.
+    Denied(String),
+    /// Any other failure (connection reset, TLS, ...).
+    Other(String),
+}
+
+/// Builds a URL with a percent-encoded query string.
+#[derive(Debug, Clone)]
+pub struct Url {
+    text: String,
+    has_query: bool,
+}
+
+impl Url {
+    /// `{base}{path}`, e.g. `https://acme.zendesk.com` and `/api/v2/tags.json`.
+    pub fn new(base: &str, path: &str) -> Self {
+        Url {
+            text: format!("{base}{path}"),
+            has_query: path.contains('?'),
+        }
+    }
+
+    /// Appends `key=value`, both percent-encoded.
+    pub fn param(mut self, key: &str, value: impl AsRef<str>) -> Self {
+        self.text.push(if self.has_query { '&' } else { '?' });
+        self.has_query = true;
+        encode_into(&mut self.text, key);
+        self.text.push('=');
+        encode_into(&mut self.text, value.as_ref());
+        self
+    }
+
+    /// Appends `key=value` when `value` is present.
+    pub fn param_opt(self, key: &str, value: Option<impl AsRef<str>>) -> Self {
+        match value {
+            Some(v) => self.param(key, v),
+            None => self,
+        }
+    }
+
+    /// The finished URL as a `GET` request.
+    pub fn get(self) -> HttpRequestSpec {
+        HttpRequestSpec::get(self.text)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        let request = Url::new("https://acme.zendesk.com", "/api/v2/search/export.json")
+            .param("query", "type:ticket status<solved")
+            .param("page[size]", "100")
+            .param_opt("page[after]", None::<&str>)
+            .get();
+        assert_eq!(
+            request.url,
+            "https://acme.zendesk.com/api/v2/search/export.json?query=type%3Aticket%20status%3Csolved&page%5Bsize%5D=100"
+        );
+        assert_eq!(request.method, "GET");
+    }
+
+    #[test]
+    fn headers_match_case_insensitively() {
+        let response = HttpResponse {
+            status: 200,
+            headers: vec![("Retry-After".into(), " 7 ".into())],
+            body: Vec::new(),
+        };
+        assert_eq!(response.header("retry-after"), Some("7"));
+        assert_eq!(response.header("x-missing"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Cursors: the opaque strings handed to the host after every page, JSON of
+//! a versioned [`State`]. The same cursor always gives the same request,
+//! so a retried page is safe.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::ConnectorError;
+
+/// The cursor format's version.
+const VERSION: u32 = 1;
+
+/// Where a stream is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum State {
+    /// Finding when the `max_tickets`-th most recently updated ticket was
+    /// updated (one sorted list request), to start the export there.
+    Anchor,
+    /// Unsolved tickets last updated before `start` (the search export).
+    Backfill {
+        /// Start of the history.
+        start: u64,
+        /// The search export's next-page cursor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
+    /// Comments of unsolved tickets last updated before `start`, ticket by
+    /// ticket: the ids come from the search export, 100 at a time.
+    CommentBackfill {
+        /// Start of the history; later comments come from the events export.
+        start: u64,
+        /// The search export's next-page cursor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        search_after: Option<String>,
+        /// Whether the search export has no more pages.
+        #[serde(default)]
+        search_done: bool,
+        /// Tickets whose comments are still to read, the current one first.
+        #[serde(default)]
+        queue: Vec<u64>,
+        /// The current ticket's next comments page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page_after: Option<String>,
+    },
+    /// A cursor-based export, resumed from Zendesk's `after_cursor`.
+    After {
+        /// Zendesk's cursor.
+        after: String,
+    },
+    /// A time position: items changed at or after `start`, minus those
+    /// already delivered at exactly `start` (boundary duplicates).
+    Time {
+        /// Unix seconds.
+        start: u64,
+        /// `(id, version)` pairs delivered at `start`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        seen: Vec<(u64, u64)>,
+    },
+    /// A list endpoint's next page (cursor or offset pagination).
+    List {
+        /// Cursor pagination's `after_cursor`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// Offset pagination's page number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<u32>,
+    },
+    /// A sweep of satisfaction ratings created in `[since, until]`.
+    Ratings {
+        /// Unix seconds.
+        since: u64,
+        /// Unix seconds; none until the sweep starts (then the sync's cap).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+        /// Cursor pagination's `after_cursor`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Versioned {
+    v: u32,
+    #[serde(flatten)]
+    state: State,
+}
+
+/// The cursor of a state.
+pub fn encode(state: &State) -> String {
+    serde_json::to_string(&Versioned {
+        v: VERSION,
+        state: state.clone(),
+    })
+    .expect("cursor states serialise")
+}
+
+/// The state of a cursor.
+pub fn decode(stream: &str, cursor: &str) -> Result<State, ConnectorError> {
+    let unreadable = |why: String| {
+        ConnectorError::Internal(format!(
+            "the {stream} cursor {cursor:?} is not one this connector version wrote ({why}); reset the stream's state to read it again"
+        ))
+    };
+    let versioned: Versioned =
+        serde_json::from_str(cursor).map_err(|e| unreadable(e.to_string()))?;
+    if versioned.v != VERSION {
+        return Err(unreadable(format!("version {}", versioned.v)));
+    }
+    Ok(versioned.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip() {
+        let states = [
+            State::Anchor,
+            State::Backfill {
+                start: 5,
+                after: Some("abc".into()),
+            },
+            State::CommentBackfill {
+                start: 5,
+                search_after: None,
+                search_done: true,
+                queue: vec![3, 4],
+                page_after: Some("p".into()),
+            },
+            State::After {
+                after: "MTU3NjYxMzUzOS4wfHwxMzQ3NTMxNTA0fA==".into(),
+            },
+            State::Time {
+                start: 1_700_000_000,
+                seen: vec![(1, 1_700_000_000), (2, 1_700_000_000)],
+            },
+            State::Time {
+                start: 0,
+                seen: Vec::new(),
+            },
+            State::List {
+                after: None,
+                page: Some(3),
+            },
+            State::Ratings {
+                since: 1,
+                until: Some(2),
+                after: None,
+            },
+        ];
+        for state in states {
+            let cursor = encode(&state);
+            assert_eq!(decode("tickets", &cursor).unwrap(), state, "{cursor}");
+        }
+        assert_eq!(
+            encode(&State::Time {
+                start: 7,
+                seen: vec![(1, 7)]
+            }),
+            r#"{"v":1,"phase":"time","start":7,"seen":[[1,7]]}"#
+        );
+    }
+
+    #[test]
+    fn foreign_cursors_are_refused() {
+        for cursor in [
+            "",
+            "abc",
+            r#"{"v":2,"phase":"anchor"}"#,
+            r#"{"v":1,"phase":"unknown"}"#,
+        ] {
+            let error = decode("tickets", cursor).unwrap_err();
+            assert!(
+                matches!(&error, ConnectorError::Internal(m) if m.contains("reset")),
+                "{error:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! The `connector-host` command line: flags, loading a connection from its
+//! file, and one function per command.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::connection::ConnectionRecipe;
+use crate::connection_file::{ConnectionFile, Plugin};
+use crate::db::Database;
+use crate::errors::ConnectorError;
+use crate::http_policy::ResolveOverrides;
+use crate::kv::StorageQuota;
+use crate::logs::LogLimits;
+use crate::outbound::{HttpsClient, NetworkOptions};
+use crate::store::RecordStore;
+use crate::sync::{SyncOptions, SyncReport};
+use crate::{Connection, ConnectionSettings, Limits, Runtime};
+
+/// Runs connector components in a sandbox and syncs their data into SQLite.
+#[derive(Parser, Debug)]
+#[command(name = "connector-host", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+}
+
+/// Options shared by every command.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOptions {
+    /// The SQLite database holding records, cursors and connector storage.
+    #[arg(
+        long,
+        global = true,
+        default_value = "connector-host.db",
+        env = "CONNECTOR_HOST_DB"
+    )]
+    pub db: PathBuf,
+    /// Where compiled components are cached (default: the user's cache folder).
+    #[arg(long, global = true, env = "CONNECTOR_HOST_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+    /// Pin HOST:PORT to ADDR[:PORT], like curl's --resolve (repeatable).
+    #[arg(long = "resolve", global = true, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Let connectors reach loopback, private and link-local addresses.
+    #[arg(long, global = true)]
+    pub allow_private_network: bool,
+    /// Show debug logs, including the connector's own.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the connector's spec: config schema, auth schemes, hosts.
+    Spec(PluginArgs),
+    /// Test the connection: credentials, permissions, reach.
+    Check(ConnectionArgs),
+    /// List the streams the connection can read.
+    Discover(ConnectionArgs),
+    /// Sync the connection's streams into the database (first import, then
+    /// only changes).
+    Sync(SyncArgs),
+    /// Show each stream's cursor, last sync, record counts and last error.
+    Status(ConnectionArgs),
+    /// Write a stream's normalized records as JSON Lines.
+    Export(ExportArgs),
+    /// Run raw records (a JSON object, an array, or JSON Lines) through the
+    /// connector's mapping and print the normalized records.
+    Map(MapArgs),
+    /// Rebuild normalized records from the stored raw records (after a
+    /// connector upgrade), without calling the API.
+    Remap(ConnectionArgs),
+    /// Delete the connection's credentials, tokens, cursors, storage and records.
+    Disconnect(ConnectionArgs),
+    /// Start a local Zendesk simulator and sync it into the database; needs
+    /// no Zendesk account.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `sync`.
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Only these streams (comma-separated) and what they depend on.
+    #[arg(long, value_delimiter = ',')]
+    pub streams: Vec<String>,
+    /// Keep syncing on this schedule (e.g. 15m, 1h, 1d) until interrupted.
+    #[arg(long, value_parser = parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// Items per page to ask the API for (default: the connector's).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// Share of each API budget left for the account's other integrations.
+    #[arg(long, default_value_t = 0.1)]
+    pub reserve: f64,
+    /// Streams synced at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Do not keep raw records (then `remap` cannot rebuild the data).
+    #[arg(long)]
+    pub no_raw: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The stream to export.
+    #[arg(long)]
+    pub stream: String,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Tickets in the simulated account.
+    #[arg(long, default_value_t = 2000)]
+    pub tickets: usize,
+}
+
+/// Parse `90s`, `15m`, `1h`, `1d` (or plain seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s, 15m, 1h or 1d"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use s, m, h or d")),
+    };
+    if seconds == 0 {
+        return Err("the interval must be longer than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// Selects a plugin without a connection.
+#[derive(Args, Debug)]
+pub struct PluginArgs {
+    /// `zendesk` for the built-in connector, or a component file.
+    #[arg(long, default_value = "zendesk")]
+    pub plugin: String,
+}
+
+/// Selects a connection.
+#[derive(Args, Debug)]
+pub struct ConnectionArgs {
+    /// The connection file (TOML).
+    #[arg(long, short)]
+    pub config: PathBuf,
+}
+
+/// Arguments of `map`.
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The stream the records come from.
+    #[arg(long)]
+    pub stream: String,
+    /// The file of raw records (default: standard input).
+    pub file: Option<PathBuf>,
+}
+
+/// The bytes of the built-in Zendesk connector component.
+pub fn builtin_zendesk() -> &'static [u8] {
+    include_bytes!(env!("ZENDESK_COMPONENT"))
+}
+
+/// The default compile cache folder.
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|base| base.join("connector-host"))
+}
+
+/// Everything a command needs to talk to one connection.
+pub struct Context {
+    /// The engine.
+    pub runtime: Arc<Runtime>,
+    /// The database.
+    pub db: Database,
+    /// The global options.
+    pub global: GlobalOptions,
+}
+
+impl Context {
+    /// Open the runtime and the database.
+    pub fn new(global: GlobalOptions) -> Result<Self, ConnectorError> {
+        let cache = global.cache_dir.clone().or_else(default_cache_dir);
+        Ok(Context {
+            runtime: Arc::new(Runtime::new(Limits::default(), cache)?),
+            db: Database::open(&global.db)?,
+            global,
+        })
+    }
+
+    /// The HTTPS client for a connection.
+    pub fn client(&self, allow_private_network: bool) -> Result<Arc<HttpsClient>, ConnectorError> {
+        let extra_ca_pem = match &self.global.ca_cert {
+            Some(path) => std::fs::read(path).map_err(|e| {
+                ConnectorError::config("--ca-cert", format!("cannot read {}: {e}", path.display()))
+            })?,
+            None => Vec::new(),
+        };
+        let resolve = ResolveOverrides::parse(&self.global.resolve)
+            .map_err(|e| ConnectorError::config("--resolve", e.to_string()))?;
+        Ok(Arc::new(HttpsClient::new(NetworkOptions {
+            resolve,
+            extra_ca_pem,
+            allow_private_network: allow_private_network || self.global.allow_private_network,
+            ..NetworkOptions::default()
+        })?))
+    }
+
+    /// Load a plugin's component.
+    pub fn load(&self, plugin: &Plugin) -> Result<crate::LoadedConnector, ConnectorError> {
+        match plugin {
+            Plugin::BuiltinZendesk => self.runtime.load(builtin_zendesk()),
+            Plugin::File(path) => self.runtime.load_file(path),
+        }
+    }
+
+    /// How to open the connection described by a connection file.
+    pub fn recipe(&self, file: &Path) -> Result<ConnectionRecipe, ConnectorError> {
+        let (parsed, path) = ConnectionFile::load(file)?;
+        let plugin = parsed.plugin(&path);
+        let loaded = self.load(&plugin)?;
+        let config = parsed.resolved_config(|var| std::env::var(var).ok())?;
+        let settings = ConnectionSettings {
+            name: parsed.name_for(&path),
+            config,
+            auth_scheme: parsed.auth.clone(),
+            db: self.db.clone(),
+            storage_quota: StorageQuota::default(),
+            log_limits: LogLimits::default(),
+        };
+        Ok(ConnectionRecipe {
+            runtime: self.runtime.clone(),
+            loaded,
+            client: self.client(parsed.allow_private_network)?,
+            settings,
+        })
+    }
+
+    /// Open the connection described by a connection file.
+    pub async fn open(&self, file: &Path) -> Result<Connection, ConnectorError> {
+        self.recipe(file)?.open().await
+    }
+}
+
+/// Parse raw records given as one JSON object, a JSON array, or JSON Lines.
+pub fn parse_raw_records(text: &str) -> Result<Vec<String>, ConnectorError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        return Ok(match value {
+            serde_json::Value::Array(items) => items.iter().map(|v| v.to_string()).collect(),
+            other => vec![other.to_string()],
+        });
+    }
+    trimmed
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .map(|v| v.to_string())
+                .map_err(|e| {
+                    ConnectorError::config(
+                        "input",
+                        format!(
+                            "line {} is not JSON ({e}); give one object, an array or JSON Lines",
+                            n + 1
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Discover, plan and run one sync of a connection, with progress shown.
+pub async fn sync_once(
+    recipe: &Arc<ConnectionRecipe>,
+    options: &SyncOptions,
+) -> Result<SyncReport, ConnectorError> {
+    let mut first = recipe.open().await?;
+    let streams = crate::sync::plan(&first.discover().await?, &options.streams)?;
+    drop(first);
+    let store = RecordStore::new(recipe.settings.db.clone(), &recipe.settings.name);
+    Ok(crate::sync::run(
+        recipe.clone().factory(),
+        streams,
+        store,
+        options.clone(),
+        crate::progress::for_stderr(),
+    )
+    .await)
+}
+
+/// Run a command, printing its result to standard output.
+pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
+    let context = Context::new(cli.global.clone())?;
+    match cli.command {
+        Command::Spec(args) => {
+            let plugin = match args.plugin.as_str() {
+                "zendesk" => Plugin::BuiltinZendesk,
+                path => Plugin::File(PathBuf::from(path)),
+            };
+            let loaded = context.load(&plugin)?;
+            let spec = crate::connection::read_spec(&context.runtime, &loaded).await?;
+            println!("{}", crate::report::spec_json(&spec));
+        }
+        Command::Check(args) => {
+            let mut connection = context.open(&args.config).await?;
+            let warnings = connection.check().await?;
+            println!("ok: {} can reach its data", connection.name());
+            for warning in warnings {
+                println!("warning: {warning}");
+            }
+        }
+        Command::Discover(args) => {
+            let mut connection = context.open(&args.config).await?;
+            print!(
+                "{}",
+                crate::report::streams_table(&connection.discover().await?)
+            );
+        }
+        Command::Map(args) => {
+            let mut connection = context.open(&args.connection.config).await?;
+            let text = match &args.file {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                    ConnectorError::config("FILE", format!("cannot read {}: {e}", path.display()))
+                })?,
+                None => std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| ConnectorError::config("stdin", e.to_string()))?,
+            };
+            for raw in parse_raw_records(&text)? {
+                for record in connection.map_record(&args.stream, &raw).await? {
+                    println!("{}", crate::report::record_json(&record));
+                }
+            }
+        }
+        Command::Sync(args) => {
+            let recipe = Arc::new(context.recipe(&args.connection.config)?);
+            let options = SyncOptions {
+                streams: args.streams.clone(),
+                keep_raw: !args.no_raw,
+                page_size: args.page_size,
+                budget_reserve: args.reserve,
+                concurrency: args.concurrency,
+                ..SyncOptions::default()
+            };
+            loop {
+                let report = sync_once(&recipe, &options).await?;
+                print!("{}", crate::progress::summary(&report));
+                let Some(every) = args.every else {
+                    if !report.succeeded() {
+                        return Err(ConnectorError::Transient(
+                            "some streams failed (see above); run `sync` again to resume from the last committed page".into(),
+                        ));
+                    }
+                    break;
+                };
+                eprintln!("next sync in {}s (Ctrl-C to stop)", every.as_secs());
+                tokio::time::sleep(every).await;
+            }
+        }
+        Command::Status(args) => {
+            let recipe = context.recipe(&args.config)?;
+            let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
+            print!("{}", crate::report::status(&store)?);
+        }
+        Command::Export(args) => {
+            let recipe = context.recipe(&args.connection.config)?;
+            let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
+            let mut out: Box<dyn std::io::Write> = match &args.out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).map_err(|e| {
+                        ConnectorError::config(
+                            "--out",
+                            format!("cannot create {}: {e}", path.display()),
+                        )
+                    })?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let count = store.for_each_record(&args.stream, |kind, key, version, deleted, data| {
+                writeln!(
+                    out,
+                    "{{\"kind\":{},\"key\":{},\"version\":{},\"deleted\":{deleted},\"data\":{data}}}",
+                    serde_json::Value::from(kind),
+                    serde_json::Value::from(key),
+                    serde_json::to_string(&version).expect("strings serialize"),
+                )
+            })?;
+            out.flush()
+                .map_err(|e| ConnectorError::Host(format!("cannot write the export: {e}")))?;
+            eprintln!("exported {count} records of stream {}", args.stream);
+        }
+        Command::Remap(args) => {
+            let recipe = context.recipe(&args.config)?;
+            let mut connection = recipe.open().await?;
+            let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
+            for stream in connection.discover().await? {
+                let mut mapped = Vec::new();
+                for raw in store.raw_records(&stream.name)? {
+                    let records = connection.map_record(&stream.name, &raw).await?;
+                    mapped.push((raw, records));
+                }
+                let written = store.upsert_records(&stream.name, &mapped)?;
+                println!(
+                    "{}: {} raw records remapped into {written} records",
+                    stream.name,
+                    mapped.len()
+                );
+            }
+        }
+        Command::Disconnect(args) => {
+            let (parsed, path) = ConnectionFile::load(&args.config)?;
+            let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));
+            for (table, rows) in store.delete_connection()? {
+                println!("deleted {rows} rows from {table}");
+            }
+            println!(
+                "The host no longer holds anything of this connection. At the provider, revoke \
+                 what it was given{}.",
+                if parsed.plugin(&path) == Plugin::BuiltinZendesk {
+                    ": in Zendesk Admin Center > Apps and integrations > APIs, delete the API token \
+                     (Zendesk API > Settings) or revoke the OAuth client's grant (OAuth Clients)"
+                } else {
+                    " (API token or OAuth grant)"
+                }
+            );
+        }
+        Command::Demo(args) => crate::demo::run(&context, args.tickets).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("15m").unwrap().as_secs(), 900);
+        assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
+        assert_eq!(parse_duration("2d").unwrap().as_secs(), 172_800);
+        assert!(parse_duration("1w").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn raw_records_come_as_an_object_an_array_or_lines() {
+        assert_eq!(parse_raw_records("{\"id\":1}").unwrap(), vec!["{\"id\":1}"]);
+        assert_eq!(
+            parse_raw_records("[{\"id\":1},{\"id\":2}]").unwrap().len(),
+            2
+        );
+        assert_eq!(
+            parse_raw_records("{\"id\":1}\n\n{\"id\":2}\n")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(parse_raw_records("").unwrap().is_empty());
+        let err = parse_raw_records("{\"id\":1}\nnot json").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,207 @@
+//! The connection file an operator writes (`--config FILE`, TOML): which
+//! plugin, its config, and where each secret comes from. Secrets are read
+//! from environment variables or files, never typed on a command line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::errors::ConnectorError;
+
+/// Where a secret's value comes from.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum SecretSource {
+    /// An environment variable of the host process.
+    Env(String),
+    /// A file; surrounding whitespace is trimmed.
+    File(PathBuf),
+}
+
+/// A parsed connection file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionFile {
+    /// Connection name; defaults to the file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `zendesk` for the built-in connector, or a path to a `.wasm` component
+    /// (relative paths are relative to the file).
+    pub plugin: String,
+    /// Auth scheme id, when the connector supports several.
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// The connector's config, without secrets.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Secret config fields and where their values come from.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Allow connections to loopback and private addresses (tests, on-premise APIs).
+    #[serde(default)]
+    pub allow_private_network: bool,
+}
+
+/// Which connector a connection runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plugin {
+    /// The Zendesk connector built into this binary.
+    BuiltinZendesk,
+    /// A component file.
+    File(PathBuf),
+}
+
+impl ConnectionFile {
+    /// Read and parse a connection file.
+    pub fn load(path: &Path) -> Result<(Self, PathBuf), ConnectorError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConnectorError::config(
+                "--config",
+                format!(
+                    "cannot read {}: {e}; pass the path of a connection file",
+                    path.display()
+                ),
+            )
+        })?;
+        let parsed = Self::parse(&text)
+            .map_err(|e| ConnectorError::config(&path.display().to_string(), e))?;
+        Ok((parsed, path.to_path_buf()))
+    }
+
+    /// Parse the TOML text of a connection file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("not a valid connection file: {}", e.message()))
+    }
+
+    /// The connection's name: explicit, else the file stem.
+    pub fn name_for(&self, path: &Path) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "default".into())
+        })
+    }
+
+    /// Which plugin to load; relative paths resolve against the file's folder.
+    pub fn plugin(&self, file: &Path) -> Plugin {
+        if self.plugin == "zendesk" {
+            return Plugin::BuiltinZendesk;
+        }
+        let path = Path::new(&self.plugin);
+        Plugin::File(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            file.parent().unwrap_or(Path::new(".")).join(path)
+        })
+    }
+
+    /// The full config: the `[config]` table plus every secret, read from
+    /// its source. Errors name the field and the source, never a value.
+    pub fn resolved_config(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<serde_json::Value, ConnectorError> {
+        let mut config = serde_json::to_value(&self.config)
+            .map_err(|e| ConnectorError::config("config", e.to_string()))?;
+        let map = config.as_object_mut().expect("a TOML table is an object");
+        for (field, source) in &self.secrets {
+            let value = match source {
+                SecretSource::Env(var) => env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    ConnectorError::config(
+                        field,
+                        format!(
+                            "the environment variable {var} is not set; export it before running"
+                        ),
+                    )
+                })?,
+                SecretSource::File(path) => std::fs::read_to_string(path)
+                    .map(|v| v.trim().to_string())
+                    .map_err(|e| {
+                        ConnectorError::config(
+                            field,
+                            format!("cannot read the secret file {}: {e}", path.display()),
+                        )
+                    })?,
+            };
+            if map.contains_key(field) {
+                return Err(ConnectorError::config(
+                    field,
+                    "is set both in [config] and in [secrets]; keep it only in [secrets]",
+                ));
+            }
+            map.insert(field.clone(), serde_json::Value::String(value));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+plugin = "zendesk"
+auth = "api_token"
+
+[config]
+subdomain = "acme"
+email = "admin@acme.test"
+import_comments = true
+
+[secrets]
+api_token = { env = "ZD_TOKEN" }
+"#;
+
+    #[test]
+    fn secrets_come_from_their_sources() {
+        let file = ConnectionFile::parse(FILE).unwrap();
+        assert_eq!(
+            file.plugin(Path::new("/x/acme.toml")),
+            Plugin::BuiltinZendesk
+        );
+        assert_eq!(file.name_for(Path::new("/x/acme.toml")), "acme");
+        let config = file
+            .resolved_config(|var| (var == "ZD_TOKEN").then(|| "t0ken".to_string()))
+            .unwrap();
+        assert_eq!(config["api_token"], "t0ken");
+        assert_eq!(config["import_comments"], true);
+
+        let err = file.resolved_config(|_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("api_token") && err.contains("ZD_TOKEN"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("token");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let with_file = FILE.replace(
+            r#"{ env = "ZD_TOKEN" }"#,
+            &format!("{{ file = {:?} }}", secret.display().to_string()),
+        );
+        let config = ConnectionFile::parse(&with_file)
+            .unwrap()
+            .resolved_config(|_| None)
+            .unwrap();
+        assert_eq!(config["api_token"], "from-file");
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_reason() {
+        let err = ConnectionFile::parse("plugin = 3").unwrap_err();
+        assert!(err.contains("invalid type"), "{err}");
+        let err = ConnectionFile::parse("plugin = \"x\"\nsecrt = 1").unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+        let file = ConnectionFile::parse("plugin = \"conn/x.wasm\"").unwrap();
+        assert_eq!(
+            file.plugin(Path::new("/etc/conns/a.toml")),
+            Plugin::File(PathBuf::from("/etc/conns/conn/x.wasm"))
+        );
+        let dup = ConnectionFile::parse(
+            "plugin = \"x\"\n[config]\nk = \"v\"\n[secrets]\nk = { env = \"K\" }",
+        )
+        .unwrap();
+        assert!(dup.resolved_config(|_| Some("s".into())).is_err());
+    }
+}

@@ -1,0 +1,1044 @@
+//! One account's dataset: generated deterministically, stored compactly, changed by mutations.
+//!
+//! Tickets are stored as a few numbers each ([`TicketState`]); everything else about a ticket
+//! (requester, tags, custom fields, comments, audits) is derived on demand from the seed and
+//! the ticket id, so a million tickets fit in memory without their comments.
+
+pub(crate) mod catalog;
+mod history;
+pub(crate) mod text;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+use crate::config::SimConfig;
+use crate::rng::{hash_str, Draw};
+use crate::truth::{GroundTruth, KindTruth, Version};
+pub(crate) use catalog::*;
+pub(crate) use history::{split_audit_id, Audit, Comment, Event};
+
+/// Tickets soft-deleted longer ago than this are scrubbed (Zendesk: about 30 days).
+const SCRUB_AFTER: i64 = 30 * 86_400;
+/// Generated data ends this long before the start, clear of the export's excluded last minute.
+const QUIET_TAIL: i64 = 120;
+/// Most audits a ticket can have (ids of comments and audits are numbered per ticket).
+pub(crate) const MAX_AUDITS: u64 = 999;
+
+// Domains of the deterministic draws.
+const D_TICKET: u64 = 1;
+const D_FACTS: u64 = 2;
+const D_USER: u64 = 3;
+const D_ORG: u64 = 4;
+pub(crate) const D_AUDIT: u64 = 5;
+
+/// A ticket status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Status {
+    New,
+    Open,
+    Pending,
+    Hold,
+    Solved,
+    Closed,
+    Deleted,
+}
+
+impl Status {
+    /// Every status, in Zendesk's order (the order `status<solved` compares with).
+    pub(crate) const ALL: [Status; 7] = [
+        Status::New,
+        Status::Open,
+        Status::Pending,
+        Status::Hold,
+        Status::Solved,
+        Status::Closed,
+        Status::Deleted,
+    ];
+
+    /// The API spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Hold => "hold",
+            Status::Solved => "solved",
+            Status::Closed => "closed",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub(crate) fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// The channel a ticket or comment came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Web,
+    Email,
+    Api,
+    Chat,
+}
+
+impl Channel {
+    /// `via.channel`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Email => "email",
+            Channel::Api => "api",
+            Channel::Chat => "chat",
+        }
+    }
+
+    /// The `via` string of ticket events.
+    pub(crate) fn event_via(self) -> &'static str {
+        match self {
+            Channel::Web => "Web form",
+            Channel::Email => "Mail",
+            Channel::Api => "Web service",
+            Channel::Chat => "Chat",
+        }
+    }
+}
+
+/// A user's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    EndUser,
+    Agent,
+    Admin,
+}
+
+impl Role {
+    /// The API spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::EndUser => "end-user",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An organization.
+#[derive(Clone, Debug)]
+pub(crate) struct Organization {
+    pub id: u64,
+    pub name: String,
+    pub domains: Vec<String>,
+    pub group_id: Option<u64>,
+    pub tags: Vec<String>,
+    pub notes: String,
+    pub tier: &'static str,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user.
+#[derive(Clone, Debug)]
+pub(crate) struct User {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub light_agent: bool,
+    pub org_id: Option<u64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub active: bool,
+    pub verified: bool,
+    pub zone: usize,
+    pub locale: usize,
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub last_login_at: Option<i64>,
+    pub default_group_id: Option<u64>,
+    pub notes: String,
+}
+
+/// The stored, changing part of a ticket; the rest is [`TicketFacts`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TicketState {
+    pub created_at: i64,
+    /// Seconds from creation to the last generated audit.
+    pub base_span: u32,
+    pub updated_at: i64,
+    pub generated_ts: i64,
+    pub status: Status,
+    /// The status the generator gave the ticket (its derived facts follow it).
+    pub base_status: Status,
+    pub base_audits: u16,
+    pub extra_audits: u16,
+}
+
+/// A satisfaction score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Score {
+    Offered,
+    Good,
+    Bad,
+}
+
+impl Score {
+    /// The API spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Score::Offered => "offered",
+            Score::Good => "good",
+            Score::Bad => "bad",
+        }
+    }
+}
+
+/// A satisfaction rating of a ticket.
+#[derive(Clone, Debug)]
+pub(crate) struct Rating {
+    pub score: Score,
+    pub comment: Option<String>,
+    /// `(code, text)` of the reason, for rated tickets.
+    pub reason: Option<(u32, &'static str)>,
+}
+
+/// What is derived about a ticket from the seed, its id and its generated status.
+#[derive(Clone, Debug)]
+pub(crate) struct TicketFacts {
+    pub topic: &'static str,
+    pub subject: String,
+    pub channel: Channel,
+    pub priority: Option<&'static str>,
+    pub kind: Option<&'static str>,
+    pub brand: usize,
+    pub group: usize,
+    pub requester: usize,
+    pub submitter: usize,
+    pub assignee: Option<usize>,
+    pub collaborators: Vec<usize>,
+    pub tags: Vec<String>,
+    pub custom: Vec<(u64, Value)>,
+    pub rating: Option<Rating>,
+    pub external_id: Option<String>,
+    /// Seconds from creation to the due date (tasks only).
+    pub due_in: Option<i64>,
+}
+
+/// An audit added after generation (by a mutation).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExtraAudit {
+    pub at: i64,
+    pub author: usize,
+    /// `Some(public)` when the audit carries a comment.
+    pub comment: Option<bool>,
+    pub change: Option<(Status, Status)>,
+}
+
+/// A change to the dataset made while the simulator runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Creates `count` new tickets (status `new`, one comment each).
+    CreateTickets {
+        /// How many tickets to create.
+        count: usize,
+    },
+    /// Adds a comment to a ticket: a public reply, or an internal note when `public` is false.
+    AddComment {
+        /// The ticket.
+        ticket_id: u64,
+        /// Public reply (true) or internal note (false).
+        public: bool,
+    },
+    /// Changes a ticket's status (`open`, `pending`, `hold`, `solved`, `closed`).
+    SetStatus {
+        /// The ticket.
+        ticket_id: u64,
+        /// The new status, spelled as in the API.
+        status: String,
+    },
+    /// Soft-deletes tickets: they stay in the ticket export with status `deleted`.
+    DeleteTickets {
+        /// The tickets.
+        ticket_ids: Vec<u64>,
+    },
+    /// A system update: bumps `generated_timestamp` but not `updated_at`, and adds no event.
+    TouchTickets {
+        /// The tickets.
+        ticket_ids: Vec<u64>,
+    },
+    /// Creates `count` end users.
+    CreateUsers {
+        /// How many users.
+        count: usize,
+    },
+    /// Edits a user (its notes), which bumps `updated_at`.
+    UpdateUser {
+        /// The user.
+        user_id: u64,
+    },
+    /// Deletes a user: it stays in the user export with `active: false`.
+    DeleteUser {
+        /// The user.
+        user_id: u64,
+    },
+    /// Edits an organization (its notes), which bumps `updated_at`.
+    UpdateOrganization {
+        /// The organization.
+        organization_id: u64,
+    },
+}
+
+/// One account: its catalogs, people and tickets, and the indexes the exports walk.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub name: String,
+    pub seed: u64,
+    pub origin: i64,
+    pub brands: Vec<Brand>,
+    pub groups: Vec<Group>,
+    pub fields: Vec<TicketField>,
+    pub orgs: Vec<Organization>,
+    pub users: Vec<User>,
+    /// Index of the light agent; agents (and the admin, index 0) come before it.
+    pub light_agent: usize,
+    /// End users that generated tickets may be requested by.
+    end_users: std::ops::Range<usize>,
+    comments_per_ticket: usize,
+    initial_tickets: usize,
+    tickets: Vec<TicketState>,
+    by_generated: BTreeSet<(i64, u64)>,
+    users_by_updated: BTreeSet<(i64, u64)>,
+    orgs_by_updated: BTreeSet<(i64, u64)>,
+    extras: HashMap<u64, Vec<ExtraAudit>>,
+    generated_events: OnceLock<Vec<(i64, u64)>>,
+    extra_events: BTreeSet<(i64, u64)>,
+    /// Tag counts, computed on first use and forgotten by every mutation.
+    tag_counts: Mutex<Option<Arc<Vec<(String, u64)>>>>,
+}
+
+impl Account {
+    /// Generates the account `name` of the dataset described by `config`, as of `origin`.
+    pub(crate) fn generate(name: &str, config: &SimConfig, origin: i64) -> Account {
+        let seed = config.seed ^ hash_str(name);
+        let history = i64::from(config.history_days.max(1)) * 86_400;
+        let brands = catalog::brands(seed, name, origin, history);
+        let groups = catalog::groups(origin, history);
+        let fields = catalog::ticket_fields(origin, history);
+        let orgs = generate_orgs(seed, config.organizations, origin, history, &groups);
+        let (users, light_agent, end_users) =
+            generate_users(seed, name, config.users, origin, history, &orgs, &groups);
+        let mut account = Account {
+            name: name.to_string(),
+            seed,
+            origin,
+            brands,
+            groups,
+            fields,
+            orgs,
+            users,
+            light_agent,
+            end_users,
+            comments_per_ticket: config.comments_per_ticket,
+            initial_tickets: config.tickets,
+            tickets: Vec::with_capacity(config.tickets),
+            by_generated: BTreeSet::new(),
+            users_by_updated: BTreeSet::new(),
+            orgs_by_updated: BTreeSet::new(),
+            extras: HashMap::new(),
+            generated_events: OnceLock::new(),
+            extra_events: BTreeSet::new(),
+            tag_counts: Mutex::new(None),
+        };
+        for id in 1..=config.tickets as u64 {
+            let state = account.generate_ticket(id, history);
+            account.by_generated.insert((state.generated_ts, id));
+            account.tickets.push(state);
+        }
+        account.users_by_updated = account.users.iter().map(|u| (u.updated_at, u.id)).collect();
+        account.orgs_by_updated = account.orgs.iter().map(|o| (o.updated_at, o.id)).collect();
+        account
+    }
+
+    fn generate_ticket(&self, id: u64, history: i64) -> TicketState {
+        let mut d = Draw::new(self.seed, D_TICKET, id);
+        let start = self.origin - history;
+        let latest = self.origin - QUIET_TAIL;
+        let spacing = (latest - start) as f64 / self.initial_tickets.max(1) as f64;
+        let created =
+            (start + ((id - 1) as f64 * spacing) as i64 + d.below(spacing.max(1.0) as u64) as i64)
+                .min(latest);
+        let base_status = d.weighted(&[
+            (Status::New, 5),
+            (Status::Open, 18),
+            (Status::Pending, 10),
+            (Status::Hold, 4),
+            (Status::Solved, 25),
+            (Status::Closed, 35),
+            (Status::Deleted, 3),
+        ]);
+        let mut audits = match self.comments_per_ticket {
+            0 => 1,
+            avg => 1 + d.below(2 * avg as u64 - 1),
+        };
+        if base_status == Status::Deleted {
+            audits = audits.max(2);
+        }
+        let max_span = if base_status == Status::New {
+            86_400
+        } else {
+            14 * 86_400
+        }
+        .min(latest - created)
+        .max(0);
+        let span = d.below(max_span as u64 + 1) as i64;
+        let updated = created + span;
+        let bulk = self.origin - 36 * 3_600;
+        let mut generated = updated;
+        if d.chance(0.1) {
+            generated = (updated + d.below(2 * 86_400) as i64).min(latest);
+        }
+        if d.chance(0.04) && bulk > updated && bulk <= latest {
+            generated = bulk;
+        }
+        TicketState {
+            created_at: created,
+            base_span: span as u32,
+            updated_at: updated,
+            generated_ts: generated,
+            status: base_status,
+            base_status,
+            base_audits: audits.min(MAX_AUDITS) as u16,
+            extra_audits: 0,
+        }
+    }
+
+    /// Number of tickets (ids are `1..=ticket_count()`).
+    pub(crate) fn ticket_count(&self) -> u64 {
+        self.tickets.len() as u64
+    }
+
+    /// The stored state of a ticket.
+    pub(crate) fn ticket(&self, id: u64) -> Option<&TicketState> {
+        id.checked_sub(1).and_then(|i| self.tickets.get(i as usize))
+    }
+
+    /// A user by id.
+    pub(crate) fn user(&self, id: u64) -> Option<&User> {
+        id.checked_sub(USER_BASE)
+            .and_then(|i| self.users.get(i as usize))
+    }
+
+    /// An organization by id.
+    pub(crate) fn org(&self, id: u64) -> Option<&Organization> {
+        id.checked_sub(ORG_BASE + 1)
+            .and_then(|i| self.orgs.get(i as usize))
+    }
+
+    /// Whether a deleted ticket has been scrubbed (deleted more than 30 days ago).
+    pub(crate) fn is_scrubbed(&self, t: &TicketState, now: i64) -> bool {
+        t.status == Status::Deleted && t.updated_at < now - SCRUB_AFTER
+    }
+
+    /// Derives the facts of ticket `id` whose generated status is `base`.
+    pub(crate) fn facts(&self, id: u64, base: Status) -> TicketFacts {
+        let mut d = Draw::new(self.seed, D_FACTS, id);
+        let topic = text::topic(&mut d);
+        let subject = text::subject(&mut d, topic);
+        let channel = d.weighted(&[
+            (Channel::Web, 30),
+            (Channel::Email, 40),
+            (Channel::Api, 10),
+            (Channel::Chat, 20),
+        ]);
+        let priority = d.weighted(&[
+            (None, 30),
+            (Some("low"), 15),
+            (Some("normal"), 35),
+            (Some("high"), 15),
+            (Some("urgent"), 5),
+        ]);
+        let kind = d.weighted(&[
+            (None, 30),
+            (Some("question"), 35),
+            (Some("incident"), 20),
+            (Some("problem"), 5),
+            (Some("task"), 10),
+        ]);
+        let brand = if d.chance(0.7) {
+            0
+        } else {
+            d.below(self.brands.len() as u64) as usize
+        };
+        let requester = if self.end_users.is_empty() {
+            0
+        } else {
+            self.end_users.start + d.below(self.end_users.len() as u64) as usize
+        };
+        let assignee = if base == Status::New && d.chance(0.6) {
+            None
+        } else {
+            Some(d.below(self.light_agent as u64) as usize)
+        };
+        let group = match assignee.and_then(|a| self.users[a].default_group_id) {
+            Some(g) => (g - GROUP_BASE - 1) as usize,
+            None => d.below(self.groups.len() as u64) as usize,
+        };
+        let submitter = match (channel, assignee) {
+            (Channel::Api, Some(a)) if d.chance(0.5) => a,
+            _ => requester,
+        };
+        let collaborators = if d.chance(0.15) && !self.end_users.is_empty() {
+            vec![self.end_users.start + d.below(self.end_users.len() as u64) as usize]
+        } else {
+            Vec::new()
+        };
+        let mut tags = vec![topic.replace([' ', '-'], "_").to_ascii_lowercase()];
+        if d.chance(0.3) {
+            tags.push(
+                d.pick(&["vip", "renewal", "bug", "feature_request", "churn_risk"])
+                    .to_string(),
+            );
+        }
+        let custom = self.custom_values(&mut d, &mut tags);
+        tags.sort();
+        tags.dedup();
+        let rating = if matches!(base, Status::Solved | Status::Closed) {
+            rating(&mut d)
+        } else {
+            None
+        };
+        let external_id = (channel == Channel::Api).then(|| format!("ext-{id}"));
+        let due_in = (kind == Some("task")).then_some(3 * 86_400);
+        TicketFacts {
+            topic,
+            subject,
+            channel,
+            priority,
+            kind,
+            brand,
+            group,
+            requester,
+            submitter,
+            assignee,
+            collaborators,
+            tags,
+            custom,
+            rating,
+            external_id,
+            due_in,
+        }
+    }
+
+    fn custom_values(&self, d: &mut Draw, tags: &mut Vec<String>) -> Vec<(u64, Value)> {
+        let mut values = Vec::new();
+        for field in self.fields.iter().filter(|f| f.is_custom()) {
+            let set = d.chance(0.7);
+            let value = match &field.kind {
+                FieldKind::Options("multiselect", options) if set => {
+                    let picked: Vec<String> = options
+                        .iter()
+                        .filter(|_| d.chance(0.5))
+                        .map(|(_, v)| v.clone())
+                        .collect();
+                    tags.extend(picked.iter().cloned());
+                    json!(picked)
+                }
+                FieldKind::Options(_, options) if set => {
+                    let value = d.pick(options).1.clone();
+                    tags.push(value.clone());
+                    json!(value)
+                }
+                FieldKind::Options("multiselect", _) => json!([]),
+                FieldKind::Checkbox(tag) => {
+                    let checked = set && d.chance(0.4);
+                    if checked {
+                        tags.push(tag.to_string());
+                    }
+                    json!(checked)
+                }
+                FieldKind::Plain(kind) if set => match *kind {
+                    "text" => json!(format!("ORD-{:06}", d.below(1_000_000))),
+                    "textarea" => json!("1. Open the app\n2. Click Export\n3. See the error"),
+                    "date" => json!(crate::timefmt::date(
+                        self.origin - d.below(120) as i64 * 86_400
+                    )),
+                    "integer" => json!((1 + d.below(500)).to_string()),
+                    "decimal" => json!(format!("{}.{:02}", d.below(1000), d.below(100))),
+                    _ => json!(format!(
+                        "{}-{}-{}",
+                        d.below(1000),
+                        d.below(1000),
+                        d.below(1000)
+                    )),
+                },
+                _ => Value::Null,
+            };
+            values.push((field.id, value));
+        }
+        values
+    }
+
+    /// Tickets in export order (`generated_timestamp`, id) strictly after `after`.
+    pub(crate) fn tickets_after(&self, after: (i64, u64)) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.by_generated
+            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .copied()
+    }
+
+    /// Users in export order (`updated_at`, id) strictly after `after`.
+    pub(crate) fn users_after(&self, after: (i64, u64)) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.users_by_updated
+            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .copied()
+    }
+
+    /// Organizations in export order (`updated_at`, id) strictly after `after`.
+    pub(crate) fn orgs_after(&self, after: (i64, u64)) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.orgs_by_updated
+            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .copied()
+    }
+
+    /// Ticket audits in event order (`created_at`, audit id) strictly after `after`.
+    pub(crate) fn events_after(&self, after: (i64, u64)) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let generated = self.generated_events.get_or_init(|| {
+            let mut all = Vec::new();
+            for id in 1..=self.initial_tickets as u64 {
+                let t = &self.tickets[id as usize - 1];
+                for k in 0..u64::from(t.base_audits) {
+                    all.push((self.generated_audit_time(t, k), history::audit_id(id, k)));
+                }
+            }
+            all.sort_unstable();
+            all
+        });
+        let start = generated.partition_point(|e| *e <= after);
+        let extra = self
+            .extra_events
+            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .copied();
+        MergeSorted {
+            a: generated[start..].iter().copied().peekable(),
+            b: extra.peekable(),
+        }
+    }
+
+    /// When generated audit `k` of a ticket happened.
+    fn generated_audit_time(&self, t: &TicketState, k: u64) -> i64 {
+        let n = i64::from(t.base_audits);
+        if n <= 1 {
+            t.created_at
+        } else {
+            t.created_at + i64::from(t.base_span) * k as i64 / (n - 1)
+        }
+    }
+
+    /// Applies a mutation at simulated time `now`; returns the ids it created or changed.
+    pub(crate) fn apply(&mut self, m: Mutation, now: i64) -> anyhow::Result<Vec<u64>> {
+        *self.tag_counts.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        match m {
+            Mutation::CreateTickets { count } => {
+                Ok((0..count).map(|_| self.create_ticket(now)).collect())
+            }
+            Mutation::AddComment { ticket_id, public } => {
+                let author = {
+                    let t = self.live_ticket(ticket_id)?;
+                    let facts = self.facts(ticket_id, t.base_status);
+                    if public {
+                        facts.requester
+                    } else {
+                        facts.assignee.unwrap_or(0)
+                    }
+                };
+                self.add_audit(ticket_id, now, author, Some(public), None)?;
+                Ok(vec![ticket_id])
+            }
+            Mutation::SetStatus { ticket_id, status } => {
+                let to = Status::parse(&status)
+                    .filter(|s| !matches!(s, Status::New | Status::Deleted))
+                    .with_context(|| format!("cannot set status {status:?}"))?;
+                let from = self.live_ticket(ticket_id)?.status;
+                self.add_audit(ticket_id, now, 0, None, Some((from, to)))?;
+                Ok(vec![ticket_id])
+            }
+            Mutation::DeleteTickets { ticket_ids } => {
+                for &id in &ticket_ids {
+                    let from = self.live_ticket(id)?.status;
+                    self.add_audit(id, now, 0, None, Some((from, Status::Deleted)))?;
+                }
+                Ok(ticket_ids)
+            }
+            Mutation::TouchTickets { ticket_ids } => {
+                for &id in &ticket_ids {
+                    self.ticket(id).with_context(|| format!("no ticket {id}"))?;
+                    self.set_generated(id, now);
+                }
+                Ok(ticket_ids)
+            }
+            Mutation::CreateUsers { count } => {
+                Ok((0..count).map(|_| self.create_user(now)).collect())
+            }
+            Mutation::UpdateUser { user_id } => {
+                self.edit_user(user_id, now, |u| u.notes = format!("Edited at {now}"))?;
+                Ok(vec![user_id])
+            }
+            Mutation::DeleteUser { user_id } => {
+                self.edit_user(user_id, now, |u| u.active = false)?;
+                Ok(vec![user_id])
+            }
+            Mutation::UpdateOrganization { organization_id } => {
+                let org = organization_id
+                    .checked_sub(ORG_BASE + 1)
+                    .and_then(|i| self.orgs.get_mut(i as usize))
+                    .with_context(|| format!("no organization {organization_id}"))?;
+                self.orgs_by_updated.remove(&(org.updated_at, org.id));
+                org.updated_at = now;
+                org.notes = format!("Edited at {now}");
+                self.orgs_by_updated.insert((now, organization_id));
+                Ok(vec![organization_id])
+            }
+        }
+    }
+
+    fn live_ticket(&self, id: u64) -> anyhow::Result<&TicketState> {
+        let t = self.ticket(id).with_context(|| format!("no ticket {id}"))?;
+        if t.status == Status::Deleted {
+            bail!("ticket {id} is deleted");
+        }
+        Ok(t)
+    }
+
+    fn create_ticket(&mut self, now: i64) -> u64 {
+        let id = self.ticket_count() + 1;
+        self.tickets.push(TicketState {
+            created_at: now,
+            base_span: 0,
+            updated_at: now,
+            generated_ts: now,
+            status: Status::New,
+            base_status: Status::New,
+            base_audits: 1,
+            extra_audits: 0,
+        });
+        self.by_generated.insert((now, id));
+        self.extra_events.insert((now, history::audit_id(id, 0)));
+        id
+    }
+
+    fn add_audit(
+        &mut self,
+        id: u64,
+        now: i64,
+        author: usize,
+        comment: Option<bool>,
+        change: Option<(Status, Status)>,
+    ) -> anyhow::Result<()> {
+        let t = self.ticket(id).with_context(|| format!("no ticket {id}"))?;
+        let k = u64::from(t.base_audits) + u64::from(t.extra_audits);
+        if k >= MAX_AUDITS {
+            bail!("ticket {id} has too many audits");
+        }
+        self.extras.entry(id).or_default().push(ExtraAudit {
+            at: now,
+            author,
+            comment,
+            change,
+        });
+        self.extra_events.insert((now, history::audit_id(id, k)));
+        let t = &mut self.tickets[id as usize - 1];
+        t.extra_audits += 1;
+        t.updated_at = now;
+        if let Some((_, to)) = change {
+            t.status = to;
+        }
+        self.set_generated(id, now);
+        Ok(())
+    }
+
+    fn set_generated(&mut self, id: u64, now: i64) {
+        let t = &mut self.tickets[id as usize - 1];
+        self.by_generated.remove(&(t.generated_ts, id));
+        t.generated_ts = now;
+        self.by_generated.insert((now, id));
+    }
+
+    fn create_user(&mut self, now: i64) -> u64 {
+        let index = self.users.len();
+        let mut d = Draw::new(self.seed, D_USER, index as u64);
+        let name = text::person(&mut d);
+        let user = User {
+            id: USER_BASE + index as u64,
+            email: format!("user{index}@customers.example"),
+            name,
+            role: Role::EndUser,
+            light_agent: false,
+            org_id: None,
+            created_at: now,
+            updated_at: now,
+            active: true,
+            verified: true,
+            zone: 0,
+            locale: 0,
+            tags: Vec::new(),
+            phone: None,
+            last_login_at: None,
+            default_group_id: None,
+            notes: String::new(),
+        };
+        self.users_by_updated.insert((now, user.id));
+        let id = user.id;
+        self.users.push(user);
+        id
+    }
+
+    fn edit_user(&mut self, id: u64, now: i64, edit: impl FnOnce(&mut User)) -> anyhow::Result<()> {
+        let user = id
+            .checked_sub(USER_BASE)
+            .and_then(|i| self.users.get_mut(i as usize))
+            .with_context(|| format!("no user {id}"))?;
+        self.users_by_updated.remove(&(user.updated_at, id));
+        edit(user);
+        user.updated_at = now;
+        self.users_by_updated.insert((now, id));
+        Ok(())
+    }
+
+    /// The dataset a complete export should yield.
+    pub(crate) fn ground_truth(&self) -> GroundTruth {
+        let mut truth = GroundTruth::default();
+        for id in 1..=self.ticket_count() {
+            let t = &self.tickets[id as usize - 1];
+            let deleted = t.status == Status::Deleted;
+            truth
+                .tickets
+                .record(id, t.updated_at, t.generated_ts, deleted);
+            let facts = self.facts(id, t.base_status);
+            if facts.rating.is_some() {
+                let at = self.rating_time(t);
+                truth
+                    .satisfaction_ratings
+                    .record(RATING_BASE + id, at, at, deleted);
+            }
+            for audit in self.audits(id, &facts) {
+                if let Some(c) = audit.comment {
+                    truth
+                        .comments
+                        .record(c.id, c.created_at, c.created_at, deleted);
+                }
+            }
+        }
+        for u in &self.users {
+            truth
+                .users
+                .record(u.id, u.updated_at, u.updated_at, !u.active);
+        }
+        for o in &self.orgs {
+            truth
+                .organizations
+                .record(o.id, o.updated_at, o.updated_at, false);
+        }
+        truth
+    }
+
+    /// When a ticket's satisfaction rating was made: with its last generated audit.
+    pub(crate) fn rating_time(&self, t: &TicketState) -> i64 {
+        t.created_at + i64::from(t.base_span)
+    }
+
+    /// Tag counts over live tickets, most used first.
+    pub(crate) fn tag_counts(&self) -> Arc<Vec<(String, u64)>> {
+        let mut cache = self.tag_counts.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get_or_insert_with(|| {
+                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                for id in 1..=self.ticket_count() {
+                    let t = &self.tickets[id as usize - 1];
+                    if t.status != Status::Deleted {
+                        for tag in self.facts(id, t.base_status).tags {
+                            *counts.entry(tag).or_default() += 1;
+                        }
+                    }
+                }
+                let mut list: Vec<(String, u64)> = counts.into_iter().collect();
+                list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                Arc::new(list)
+            })
+            .clone()
+    }
+}
+
+impl KindTruth {
+    fn record(&mut self, id: u64, updated_at: i64, generated_timestamp: i64, deleted: bool) {
+        self.versions.insert(
+            id,
+            Version {
+                updated_at,
+                generated_timestamp,
+            },
+        );
+        if deleted {
+            self.deleted.insert(id);
+        }
+    }
+}
+
+fn rating(d: &mut Draw) -> Option<Rating> {
+    let score = d.weighted(&[
+        (None, 35),
+        (Some(Score::Offered), 40),
+        (Some(Score::Good), 18),
+        (Some(Score::Bad), 7),
+    ])?;
+    let (comment, reason) = match score {
+        Score::Offered => (None, None),
+        Score::Good => (
+            Some(
+                d.pick(&["Great support!", "Quick and friendly, thanks.", ""])
+                    .to_string(),
+            ),
+            Some(SATISFACTION_REASONS[0]),
+        ),
+        Score::Bad => (
+            Some(
+                d.pick(&["Still broken.", "Took far too long.", ""])
+                    .to_string(),
+            ),
+            Some(*d.pick(&SATISFACTION_REASONS[1..])),
+        ),
+    };
+    Some(Rating {
+        score,
+        comment: comment.filter(|c| !c.is_empty()),
+        reason,
+    })
+}
+
+fn generate_orgs(
+    seed: u64,
+    count: usize,
+    origin: i64,
+    history: i64,
+    groups: &[Group],
+) -> Vec<Organization> {
+    (0..count)
+        .map(|i| {
+            let mut d = Draw::new(seed, D_ORG, i as u64);
+            let (name, domain) = text::organization(&mut d, i);
+            let created = origin - history - 86_400 * 5 + d.below(history as u64) as i64;
+            let updated = (created + d.below(20 * 86_400) as i64).min(origin - QUIET_TAIL);
+            let mut domains = vec![domain.clone()];
+            if d.chance(0.3) {
+                domains.push(format!("mail.{domain}"));
+            }
+            Organization {
+                id: ORG_BASE + 1 + i as u64,
+                name,
+                domains,
+                group_id: d.chance(0.3).then(|| d.pick(groups).id),
+                tags: if d.chance(0.4) {
+                    vec!["customer".to_string()]
+                } else {
+                    Vec::new()
+                },
+                notes: String::new(),
+                tier: d.pick::<&str>(&["gold", "silver", "bronze"]),
+                created_at: created,
+                updated_at: updated,
+            }
+        })
+        .collect()
+}
+
+/// Users: the admin first, then agents, then the light agent, then end users.
+fn generate_users(
+    seed: u64,
+    account: &str,
+    count: usize,
+    origin: i64,
+    history: i64,
+    orgs: &[Organization],
+    groups: &[Group],
+) -> (Vec<User>, usize, std::ops::Range<usize>) {
+    let count = count.max(4);
+    let agents = (count / 25).clamp(2, 50);
+    let light_agent = 1 + agents;
+    let users = (0..count)
+        .map(|i| {
+            let mut d = Draw::new(seed, D_USER, i as u64);
+            let name = text::person(&mut d);
+            let staff = i <= light_agent;
+            let role = match i {
+                0 => Role::Admin,
+                _ if staff => Role::Agent,
+                _ => Role::EndUser,
+            };
+            let org = (!staff && !orgs.is_empty() && d.chance(0.8)).then(|| d.pick(orgs));
+            let local = name
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+                .collect::<String>()
+                .replace(' ', ".");
+            let email = match (i, org) {
+                (0, _) => format!("admin@{account}.example"),
+                (_, _) if i == light_agent => format!("light.agent@{account}.example"),
+                (_, _) if staff => format!("agent{i}@{account}.example"),
+                (_, Some(o)) => format!("{local}.{i}@{}", o.domains[0]),
+                (_, None) => format!("{local}.{i}@customers.example"),
+            };
+            let created = if staff {
+                origin - history - 86_400 * 15 + i as i64 * 600
+            } else {
+                origin - history + d.below(history as u64 / 2) as i64
+            };
+            let updated = (created + d.below(30 * 86_400) as i64).min(origin - QUIET_TAIL);
+            User {
+                id: USER_BASE + i as u64,
+                name,
+                email,
+                role,
+                light_agent: i == light_agent,
+                org_id: org.map(|o| o.id),
+                created_at: created,
+                updated_at: updated,
+                active: staff || d.chance(0.97),
+                verified: staff || d.chance(0.8),
+                zone: d.below(TIME_ZONES.len() as u64) as usize,
+                locale: d.below(LOCALES.len() as u64) as usize,
+                tags: if d.chance(0.2) {
+                    vec!["newsletter".to_string()]
+                } else {
+                    Vec::new()
+                },
+                phone: d
+                    .chance(0.3)
+                    .then(|| format!("+1-555-{:04}", d.below(10_000))),
+                last_login_at: staff.then_some(updated),
+                default_group_id: (staff && i != light_agent).then(|| groups[i % groups.len()].id),
+                notes: String::new(),
+            }
+        })
+        .collect();
+    (users, light_agent, light_agent + 1..count)
+}
+
+/// Merges two ascending iterators.
+struct MergeSorted<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<T: Ord + Copy, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for MergeSorted<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if y < x => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}

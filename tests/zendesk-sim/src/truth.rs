@@ -1,0 +1,51 @@
+//! The expected dataset: what a complete, correct sync of an account must end up with.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+/// The version of one object: what changes when it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Version {
+    /// `updated_at` in Unix seconds (`created_at` for comments, which never change).
+    pub updated_at: i64,
+    /// `generated_timestamp` in Unix seconds for tickets (also bumped by system updates);
+    /// the same as `updated_at` for the other kinds.
+    pub generated_timestamp: i64,
+}
+
+/// Every object of one kind, by id, with the ids of the deleted ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KindTruth {
+    /// Every object the exports return, deleted ones included, with its current version.
+    pub versions: BTreeMap<u64, Version>,
+    /// Ids of deleted objects: tickets with status `deleted`, users with `active: false`, and
+    /// the comments and satisfaction ratings of deleted tickets.
+    pub deleted: BTreeSet<u64>,
+}
+
+impl KindTruth {
+    /// Ids of the objects that are not deleted.
+    pub fn live(&self) -> BTreeSet<u64> {
+        self.versions
+            .keys()
+            .filter(|id| !self.deleted.contains(id))
+            .copied()
+            .collect()
+    }
+}
+
+/// The expected dataset of one account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroundTruth {
+    /// Tickets (incremental ticket export).
+    pub tickets: KindTruth,
+    /// Users (incremental user export).
+    pub users: KindTruth,
+    /// Organizations (incremental organization export).
+    pub organizations: KindTruth,
+    /// Comments of every ticket.
+    pub comments: KindTruth,
+    /// Satisfaction ratings (offered or rated).
+    pub satisfaction_ratings: KindTruth,
+}

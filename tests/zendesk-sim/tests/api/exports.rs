@@ -1,0 +1,618 @@
+//! Pagination correctness of every export and list, against the ground truth, and mutations
+//! showing up in later pages.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use zendesk_sim::{Mutation, SimConfig};
+
+use super::client::{path_of, walk_export_cursor, walk_export_time, walk_list, Client};
+use super::{admin, small, start};
+
+fn ids(items: &[Value]) -> Vec<u64> {
+    items
+        .iter()
+        .map(|v| v["id"].as_u64().expect("id"))
+        .collect()
+}
+
+fn unique(ids: &[u64]) -> BTreeSet<u64> {
+    let set: BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(set.len(), ids.len(), "every id exactly once");
+    set
+}
+
+#[tokio::test]
+async fn cursor_ticket_export_returns_every_ticket_once_with_its_version() {
+    let sim = start(small()).await;
+    let truth = sim.ground_truth("acme");
+    let (tickets, _) = walk_export_cursor(
+        &admin(&sim),
+        "/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=17",
+        "tickets",
+    )
+    .await;
+    let seen = unique(&ids(&tickets));
+    assert_eq!(seen, truth.tickets.versions.keys().copied().collect());
+    for t in &tickets {
+        let id = t["id"].as_u64().unwrap();
+        let version = truth.tickets.versions[&id];
+        assert_eq!(
+            t["generated_timestamp"].as_i64(),
+            Some(version.generated_timestamp)
+        );
+        assert_eq!(
+            t["status"] == "deleted",
+            truth.tickets.deleted.contains(&id),
+            "ticket {id}"
+        );
+    }
+    assert!(
+        !truth.tickets.deleted.is_empty(),
+        "the dataset has deleted tickets"
+    );
+    // Some tickets had system updates: generated_timestamp is later than updated_at.
+    assert!(truth
+        .tickets
+        .versions
+        .values()
+        .any(|v| v.generated_timestamp > v.updated_at));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn time_based_ticket_export_repeats_boundaries_and_grows_pages_over_ties() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    // A bulk system update gives ten tickets one generated_timestamp.
+    let touched: Vec<u64> = (20..30).collect();
+    sim.mutate(
+        "acme",
+        Mutation::TouchTickets {
+            ticket_ids: touched.clone(),
+        },
+    )
+    .unwrap();
+    sim.advance_time(120);
+    let truth = sim.ground_truth("acme");
+    let (tickets, pages, end_time) = walk_export_time(
+        &c,
+        "/api/v2/incremental/tickets.json?start_time=0&per_page=4",
+        "tickets",
+    )
+    .await;
+    assert!(pages > 2);
+    let all = ids(&tickets);
+    assert!(
+        all.len() > truth.tickets.versions.len(),
+        "page boundaries repeat items"
+    );
+    let mut latest: BTreeMap<u64, i64> = BTreeMap::new();
+    for t in &tickets {
+        let ts = t["generated_timestamp"].as_i64().unwrap();
+        let e = latest.entry(t["id"].as_u64().unwrap()).or_insert(ts);
+        *e = (*e).max(ts);
+    }
+    let expected: BTreeMap<u64, i64> = truth
+        .tickets
+        .versions
+        .iter()
+        .map(|(id, v)| (*id, v.generated_timestamp))
+        .collect();
+    assert_eq!(
+        latest, expected,
+        "after upserting by id, the export equals the dataset"
+    );
+    let bulk_ts = truth.tickets.versions[&20].generated_timestamp;
+    assert_eq!(end_time, bulk_ts, "the touched tickets are the newest");
+    // The page that holds the tie holds all ten tickets although per_page is 4.
+    let page = c
+        .json(&format!(
+            "/api/v2/incremental/tickets.json?start_time={bulk_ts}&per_page=4"
+        ))
+        .await;
+    let on_page: BTreeSet<u64> = ids(page["tickets"].as_array().unwrap())
+        .into_iter()
+        .collect();
+    assert!(on_page.len() >= 10, "{on_page:?}");
+    assert!(touched.iter().all(|id| on_page.contains(id)));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn mutations_show_up_after_end_of_stream_once_a_minute_old() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let (_, cursor) = walk_export_cursor(
+        &c,
+        "/api/v2/incremental/tickets/cursor.json?start_time=0",
+        "tickets",
+    )
+    .await;
+    let deleted = sim.ground_truth("acme").tickets.deleted;
+    let mut live = (1..).filter(|id| !deleted.contains(id));
+    let (commented, victim) = (live.next().unwrap(), live.next().unwrap());
+    let new = sim
+        .mutate("acme", Mutation::CreateTickets { count: 2 })
+        .unwrap();
+    sim.mutate(
+        "acme",
+        Mutation::AddComment {
+            ticket_id: commented,
+            public: true,
+        },
+    )
+    .unwrap();
+    sim.mutate(
+        "acme",
+        Mutation::DeleteTickets {
+            ticket_ids: vec![victim],
+        },
+    )
+    .unwrap();
+    let path = format!("/api/v2/incremental/tickets/cursor.json?cursor={cursor}");
+    let page = c.json(&path).await;
+    assert_eq!(
+        page["tickets"].as_array().unwrap().len(),
+        0,
+        "the last minute is left out"
+    );
+    assert_eq!(page["end_of_stream"], true);
+    assert_eq!(
+        page["after_cursor"],
+        cursor.as_str(),
+        "an empty page keeps the cursor"
+    );
+    sim.advance_time(61);
+    let (changed, _) = walk_export_cursor(&c, &path, "tickets").await;
+    let mut expected: Vec<u64> = new.clone();
+    expected.extend([commented, victim]);
+    assert_eq!(unique(&ids(&changed)), expected.into_iter().collect());
+    let truth = sim.ground_truth("acme");
+    for t in &changed {
+        let id = t["id"].as_u64().unwrap();
+        assert_eq!(
+            t["generated_timestamp"].as_i64(),
+            Some(truth.tickets.versions[&id].generated_timestamp)
+        );
+    }
+    let deleted = changed.iter().find(|t| t["id"] == victim).unwrap();
+    assert_eq!(deleted["status"], "deleted");
+    let comments = c
+        .json(&format!("/api/v2/tickets/{commented}/comments.json"))
+        .await;
+    let last = comments["comments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["via"]["channel"], "api",
+        "the new comment is the last one"
+    );
+    assert_eq!(
+        c.get(&format!("/api/v2/tickets/{victim}/comments.json"))
+            .await
+            .status,
+        404
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_time_errors_have_zendesk_bodies() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let recent = sim.now() - 10;
+    let r = c
+        .get(&format!(
+            "/api/v2/incremental/tickets.json?start_time={recent}"
+        ))
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"], "InvalidValue");
+    assert!(r.json()["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Too recent start_time"));
+    let r = c
+        .get("/api/v2/incremental/tickets/cursor.json?start_time=yesterday")
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "InvalidValue");
+    let r = c.get("/api/v2/incremental/organizations.json").await;
+    assert_eq!(r.status, 400, "start_time is required");
+    let r = c
+        .get("/api/v2/incremental/tickets/cursor.json?cursor=garbage")
+        .await;
+    assert_eq!(r.status, 400);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn user_and_organization_exports_match_the_dataset() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let (users, cursor) = walk_export_cursor(
+        &c,
+        "/api/v2/incremental/users/cursor.json?start_time=0&per_page=7",
+        "users",
+    )
+    .await;
+    let truth = sim.ground_truth("acme");
+    assert_eq!(
+        unique(&ids(&users)),
+        truth.users.versions.keys().copied().collect()
+    );
+    let inactive: BTreeSet<u64> = users
+        .iter()
+        .filter(|u| u["active"] == false)
+        .map(|u| u["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(inactive, truth.users.deleted);
+    let agent = users.iter().find(|u| u["role"] == "agent").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    sim.mutate("acme", Mutation::UpdateUser { user_id: agent })
+        .unwrap();
+    let created = sim
+        .mutate("acme", Mutation::CreateUsers { count: 1 })
+        .unwrap();
+    sim.advance_time(61);
+    let (later, _) = walk_export_cursor(
+        &c,
+        &format!("/api/v2/incremental/users/cursor.json?cursor={cursor}"),
+        "users",
+    )
+    .await;
+    assert_eq!(
+        unique(&ids(&later)),
+        [agent, created[0]].into_iter().collect()
+    );
+
+    let (orgs, _, _) = walk_export_time(
+        &c,
+        "/api/v2/incremental/organizations.json?start_time=0&per_page=3",
+        "organizations",
+    )
+    .await;
+    let latest: BTreeSet<u64> = ids(&orgs).into_iter().collect();
+    assert_eq!(
+        latest,
+        truth.organizations.versions.keys().copied().collect()
+    );
+    assert!(orgs
+        .iter()
+        .all(|o| o["domain_names"].as_array().is_some_and(|d| !d.is_empty())));
+    let (time_users, _, _) = walk_export_time(
+        &c,
+        "/api/v2/incremental/users.json?start_time=0&per_page=9",
+        "users",
+    )
+    .await;
+    assert_eq!(
+        ids(&time_users).into_iter().collect::<BTreeSet<_>>(),
+        sim.ground_truth("acme")
+            .users
+            .versions
+            .keys()
+            .copied()
+            .collect()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ticket_events_carry_every_comment_once() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let truth = sim.ground_truth("acme");
+    let (events, _, _) = walk_export_time(
+        &c,
+        "/api/v2/incremental/ticket_events.json?start_time=0&include=comment_events&per_page=100",
+        "ticket_events",
+    )
+    .await;
+    let mut comments = BTreeSet::new();
+    let mut audits = BTreeSet::new();
+    for e in &events {
+        assert_eq!(e["event_type"], "Audit");
+        assert!(e["via"].is_string(), "event via is a string");
+        audits.insert(e["id"].as_u64().unwrap());
+        for child in e["child_events"].as_array().unwrap() {
+            if child["event_type"] == "Comment" {
+                assert_eq!(child["type"], "Comment");
+                assert_eq!(child["audit_id"], e["id"]);
+                for key in [
+                    "author_id",
+                    "body",
+                    "html_body",
+                    "public",
+                    "attachments",
+                    "via",
+                    "via_reference_id",
+                    "created_at",
+                ] {
+                    assert!(child.get(key).is_some(), "comment event has {key}");
+                }
+                comments.insert(child["id"].as_u64().unwrap());
+            }
+        }
+    }
+    assert_eq!(comments, truth.comments.versions.keys().copied().collect());
+    let plain = c
+        .json("/api/v2/incremental/ticket_events.json?start_time=0&per_page=50")
+        .await;
+    let any_comment = plain["ticket_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["child_events"].as_array().unwrap())
+        .any(|child| child["event_type"] == "Comment");
+    assert!(!any_comment, "comments only with include=comment_events");
+    assert!(audits.len() >= truth.tickets.versions.len());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn comments_lists_page_with_cursors_and_hold_notes_and_chats() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let truth = sim.ground_truth("acme");
+    let mut seen = Vec::new();
+    let mut private = 0;
+    for id in truth
+        .tickets
+        .versions
+        .keys()
+        .filter(|id| !truth.tickets.deleted.contains(id))
+    {
+        let comments = walk_list(
+            &c,
+            &format!("/api/v2/tickets/{id}/comments.json?page[size]=2"),
+            "comments",
+        )
+        .await;
+        private += comments.iter().filter(|c| c["public"] == false).count();
+        seen.extend(ids(&comments));
+    }
+    assert_eq!(unique(&seen), truth.comments.live());
+    assert!(private > 0, "internal notes exist");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn chat_tickets_have_transcripts_and_chat_started_events() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let tickets = walk_list(&c, "/api/v2/tickets.json?page[size]=100", "tickets").await;
+    let chat = tickets
+        .iter()
+        .find(|t| t["via"]["channel"] == "chat")
+        .expect("a chat ticket");
+    let id = chat["id"].as_u64().unwrap();
+    let comments = c.json(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    let transcript = &comments["comments"][0];
+    assert_eq!(transcript["via"]["channel"], "chat");
+    let lines: Vec<&str> = transcript["body"].as_str().unwrap().lines().collect();
+    assert!(lines.len() >= 4);
+    for line in &lines {
+        let (clock, rest) = line
+            .strip_prefix('(')
+            .and_then(|l| l.split_once(") "))
+            .expect(line);
+        assert!(clock.ends_with(" AM") || clock.ends_with(" PM"), "{line}");
+        assert_eq!(clock.matches(':').count(), 2, "{line}");
+        assert!(rest.contains(": "), "{line}");
+    }
+    assert!(lines[0].ends_with(": Hello"));
+    let audits = c.json(&format!("/api/v2/tickets/{id}/audits.json")).await;
+    let started = audits["audits"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ChatStartedEvent")
+        .expect("a ChatStartedEvent")
+        .clone();
+    let history = started["value"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), lines.len());
+    for (m, line) in history.iter().zip(&lines) {
+        assert_eq!(m["type"], "ChatMessage");
+        assert!(m["actor_id"].is_u64() && m["timestamp"].as_i64().unwrap() > 1_000_000_000_000);
+        assert!(["end-user", "agent"].contains(&m["actor_type"].as_str().unwrap()));
+        let said = format!(
+            "{}: {}",
+            m["actor_name"].as_str().unwrap(),
+            m["message"].as_str().unwrap()
+        );
+        assert!(line.ends_with(&said), "{line} / {said}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn lists_search_ratings_and_side_loads() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let truth = sim.ground_truth("acme");
+    let (tickets, _) = walk_export_cursor(
+        &c,
+        "/api/v2/incremental/tickets/cursor.json?start_time=0",
+        "tickets",
+    )
+    .await;
+    let unsolved: BTreeSet<u64> = tickets
+        .iter()
+        .filter(|t| ["new", "open", "pending", "hold"].contains(&t["status"].as_str().unwrap()))
+        .map(|t| t["id"].as_u64().unwrap())
+        .collect();
+    let found = walk_list(
+        &c,
+        "/api/v2/search/export.json?query=type%3Aticket+status%3Csolved&filter[type]=ticket&page[size]=9",
+        "results",
+    )
+    .await;
+    assert!(found.iter().all(|t| t["result_type"] == "ticket"));
+    assert_eq!(unique(&ids(&found)), unsolved);
+    let open: BTreeSet<u64> = tickets
+        .iter()
+        .filter(|t| t["status"] == "open")
+        .map(|t| t["id"].as_u64().unwrap())
+        .collect();
+    let found = walk_list(
+        &c,
+        "/api/v2/search/export.json?query=status:open&filter%5Btype%5D=ticket",
+        "results",
+    )
+    .await;
+    assert_eq!(unique(&ids(&found)), open);
+    assert_eq!(
+        c.get("/api/v2/search/export.json?query=status:open")
+            .await
+            .status,
+        400,
+        "filter[type] is required"
+    );
+
+    let ratings = walk_list(
+        &c,
+        "/api/v2/satisfaction_ratings.json?page[size]=7",
+        "satisfaction_ratings",
+    )
+    .await;
+    assert_eq!(unique(&ids(&ratings)), truth.satisfaction_ratings.live());
+    for score in ["offered", "good", "bad"] {
+        assert!(
+            ratings.iter().any(|r| r["score"] == score),
+            "a {score} rating"
+        );
+    }
+    assert!(ratings
+        .iter()
+        .filter(|r| r["score"] == "bad")
+        .all(|r| r["reason"].is_string()));
+
+    let list = walk_list(&c, "/api/v2/tickets.json?page[size]=40", "tickets").await;
+    assert_eq!(
+        list.len() as u64,
+        truth.tickets.versions.len() as u64 - truth.tickets.deleted.len() as u64
+    );
+    let offset = c.json("/api/v2/tickets.json?per_page=50&page=2").await;
+    assert_eq!(offset["tickets"].as_array().unwrap().len(), 50);
+    assert_eq!(offset["count"].as_u64(), Some(list.len() as u64));
+    assert!(offset["next_page"].as_str().unwrap().contains("page=3"));
+    assert_eq!(
+        c.get("/api/v2/tickets.json?per_page=100&page=101")
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        c.get("/api/v2/tickets.json?page[size]=101").await.status,
+        400
+    );
+
+    let victim = *truth.tickets.live().iter().next().unwrap();
+    let status =
+        c.json(&format!("/api/v2/tickets/{victim}.json")).await["ticket"]["status"].clone();
+    sim.mutate(
+        "acme",
+        Mutation::DeleteTickets {
+            ticket_ids: vec![victim],
+        },
+    )
+    .unwrap();
+    let deleted = c.json("/api/v2/deleted_tickets.json").await;
+    let listed = deleted["deleted_tickets"].as_array().unwrap();
+    let entry = listed
+        .iter()
+        .find(|d| d["id"] == victim)
+        .expect("the deleted ticket is listed");
+    assert_eq!(entry["previous_state"], status);
+    let now_deleted = sim.ground_truth("acme").tickets.deleted;
+    for d in listed {
+        assert!(now_deleted.contains(&d["id"].as_u64().unwrap()));
+        assert!(d["actor"]["id"].is_u64() && d["deleted_at"].is_string());
+    }
+    // Tickets deleted more than 30 days ago are scrubbed, and no longer listed.
+    let scrubbed: Vec<&Value> = tickets
+        .iter()
+        .filter(|t| t["subject"] == "SCRUBBED")
+        .collect();
+    assert!(scrubbed.iter().all(|t| t["status"] == "deleted"));
+    assert!(scrubbed
+        .iter()
+        .all(|t| !listed.iter().any(|d| d["id"] == t["id"])));
+    assert_eq!(
+        c.get(&format!("/api/v2/tickets/{victim}.json"))
+            .await
+            .status,
+        404
+    );
+
+    let page = c
+        .json("/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=20&include=users,groups,organizations")
+        .await;
+    let side =
+        |key: &str| -> BTreeSet<u64> { ids(page[key].as_array().unwrap()).into_iter().collect() };
+    for t in page["tickets"].as_array().unwrap() {
+        assert!(side("users").contains(&t["requester_id"].as_u64().unwrap()));
+        assert!(side("groups").contains(&t["group_id"].as_u64().unwrap()));
+        if let Some(org) = t["organization_id"].as_u64() {
+            assert!(side("organizations").contains(&org));
+        }
+    }
+    let tags = c.json("/api/v2/tags.json").await;
+    let first = &tags["tags"][0];
+    assert!(first["name"].is_string() && first["count"].as_u64().unwrap() > 0);
+    assert_eq!(c.get("/api/v2/tickets/999999.json").await.status, 404);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn accounts_are_separate_and_unknown_subdomains_are_404() {
+    let sim = start(SimConfig {
+        accounts: vec!["acme".into(), "globex".into()],
+        ..small()
+    })
+    .await;
+    let acme = admin(&sim).json("/api/v2/users/me.json").await;
+    let globex =
+        Client::http(&sim, "globex").with_auth(sim.admin_credentials("globex").authorization());
+    let g = globex.json("/api/v2/users/me.json").await;
+    assert_eq!(g["user"]["email"], "admin@globex.example");
+    assert_ne!(acme["user"]["email"], g["user"]["email"]);
+    assert_ne!(sim.ground_truth("acme"), sim.ground_truth("globex"));
+    // Credentials of one account do not open another.
+    let cross =
+        Client::http(&sim, "globex").with_auth(sim.admin_credentials("acme").authorization());
+    assert_eq!(cross.get("/api/v2/tickets.json").await.status, 401);
+    let missing = Client::http(&sim, "initech")
+        .get("/api/v2/users/me.json")
+        .await;
+    assert_eq!(missing.status, 404);
+    let url = g["user"]["url"].as_str().unwrap();
+    assert!(url.starts_with("http://globex.zendesk.com"), "{url}");
+    assert_eq!(
+        path_of(url),
+        format!("/api/v2/users/{}.json", g["user"]["id"])
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_dataset_is_reproducible_from_its_seed() {
+    let config = SimConfig {
+        epoch: Some(1_700_000_000),
+        ..small()
+    };
+    let a = zendesk_sim::ground_truth(&config);
+    assert_eq!(a, zendesk_sim::ground_truth(&config));
+    let b = zendesk_sim::ground_truth(&SimConfig { seed: 7, ..config });
+    assert_ne!(a, b);
+    let t = &a["acme"].tickets;
+    assert_eq!(t.versions.len(), 150);
+    let oldest = t.versions.values().map(|v| v.updated_at).min().unwrap();
+    assert!((1_700_000_000 - 90 * 86_400..1_700_000_000 - 60 * 86_400).contains(&oldest));
+}
