@@ -260,6 +260,7 @@ impl Context {
             db: self.db.clone(),
             storage_quota: StorageQuota::default(),
             log_limits: LogLimits::default(),
+            shared: Default::default(),
         };
         Ok(ConnectionRecipe {
             runtime: self.runtime.clone(),

@@ -43,6 +43,18 @@ pub struct ConnectionSettings {
     pub storage_quota: StorageQuota,
     /// Log limits.
     pub log_limits: LogLimits,
+    /// Credentials and known secrets shared by every instance opened with
+    /// these settings (clones share them), so that concurrent streams
+    /// refresh one OAuth token instead of racing to rotate it, and every
+    /// instance scrubs rotated tokens.
+    pub shared: SharedSecrets,
+}
+
+/// Credentials built once and the secrets to scrub, shared by connections.
+#[derive(Clone, Default)]
+pub struct SharedSecrets {
+    credentials: Arc<Mutex<Option<Arc<Credentials>>>>,
+    redactor: Redactor,
 }
 
 /// A configured connection.
@@ -158,6 +170,7 @@ pub async fn read_spec(
         db: Database::in_memory()?,
         storage_quota: StorageQuota::default(),
         log_limits: LogLimits::default(),
+        shared: SharedSecrets::default(),
     };
     Ok(
         Connection::instantiated(runtime, connector, client, &settings)
@@ -176,9 +189,12 @@ impl Connection {
         settings: ConnectionSettings,
     ) -> Result<Self, ConnectorError> {
         let mut connection = Self::instantiated(runtime, connector, client, &settings).await?;
-        let redactor = connection.network.redactor.clone();
         connection
-            .configure(settings.config, settings.auth_scheme.as_deref(), &redactor)
+            .configure(
+                settings.config,
+                settings.auth_scheme.as_deref(),
+                &settings.shared,
+            )
             .await?;
         Ok(connection)
     }
@@ -190,7 +206,7 @@ impl Connection {
         client: Arc<HttpsClient>,
         settings: &ConnectionSettings,
     ) -> Result<Self, ConnectorError> {
-        let redactor = Redactor::default();
+        let redactor = settings.shared.redactor.clone();
         let log = GuestLog::new(&settings.name, settings.log_limits, redactor.clone());
         let network = ConnectionNetwork {
             client,
@@ -238,8 +254,9 @@ impl Connection {
         &mut self,
         config: Value,
         auth_scheme: Option<&str>,
-        redactor: &Redactor,
+        shared: &SharedSecrets,
     ) -> Result<(), ConnectorError> {
+        let redactor = &shared.redactor;
         let Value::Object(config) = config else {
             return Err(ConnectorError::config(
                 "",
@@ -294,12 +311,22 @@ impl Connection {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let credentials = Credentials::from_scheme(
-            scheme.as_ref(),
-            &merged,
-            CredentialStore::new(self.db.clone(), &self.name),
-            redactor,
-        )?;
+        let credentials = {
+            let mut slot = shared.credentials.lock().unwrap_or_else(|p| p.into_inner());
+            match slot.as_ref() {
+                Some(existing) => existing.clone(),
+                None => {
+                    let built = Arc::new(Credentials::from_scheme(
+                        scheme.as_ref(),
+                        &merged,
+                        CredentialStore::new(self.db.clone(), &self.name),
+                        redactor,
+                    )?);
+                    *slot = Some(built.clone());
+                    built
+                }
+            }
+        };
         if let Some(token_origin) = credentials.token_origin() {
             if !allowed.contains(token_origin) {
                 return Err(ConnectorError::Refused(format!(
@@ -308,7 +335,7 @@ impl Connection {
             }
         }
         self.network.allowed = Arc::new(allowed);
-        self.network.credentials = Arc::new(credentials);
+        self.network.credentials = credentials;
         if let Some((store, _)) = self.instance.as_mut() {
             store.data_mut().network = self.network.clone();
         }

@@ -228,7 +228,13 @@ impl Credentials {
     pub async fn invalidate(&self) -> bool {
         match self {
             Credentials::OAuth(session) => {
-                session.state.lock().await.access = None;
+                let mut state = session.state.lock().await;
+                state.access = None;
+                // The stored copy is void too; a failure to forget it only
+                // costs one more rejected request.
+                let _ = session
+                    .store
+                    .save_all(&[(rows::ACCESS_TOKEN, ""), (rows::ACCESS_EXPIRES_AT, "0")]);
                 true
             }
             _ => false,
@@ -369,9 +375,30 @@ impl OAuthSession {
     /// missing or about to expire.
     async fn access_token(&self, client: &HttpsClient) -> Result<Secret, SendError> {
         let mut state = self.state.lock().await;
-        if let Some((token, expires_at)) = &state.access {
-            if expires_at.saturating_sub(EXPIRY_MARGIN.as_secs()) > unix_now() {
-                return Ok(token.clone());
+        let fresh = |access: &Option<(Secret, u64)>| {
+            access
+                .as_ref()
+                .filter(|(_, expires_at)| {
+                    expires_at.saturating_sub(EXPIRY_MARGIN.as_secs()) > unix_now()
+                })
+                .map(|(token, _)| token.clone())
+        };
+        if let Some(token) = fresh(&state.access) {
+            return Ok(token);
+        }
+        // Another process may have refreshed meanwhile: its tokens are in
+        // the database, and the refresh token we hold may be void.
+        if let Ok(stored) = stored_access(&self.store) {
+            if let Some(token) = fresh(&stored) {
+                self.redactor.add(token.expose());
+                state.access = stored;
+                return Ok(token);
+            }
+        }
+        if self.uses_refresh {
+            if let Ok(Some(stored)) = self.store.load(rows::REFRESH_TOKEN) {
+                self.redactor.add(&stored);
+                state.refresh = Some(Secret::new(stored));
             }
         }
         let refresh = match (self.uses_refresh, &state.refresh) {

@@ -58,6 +58,7 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
             db: context.db.clone(),
             storage_quota: StorageQuota::default(),
             log_limits: LogLimits::default(),
+            shared: Default::default(),
         },
     });
     // Every demo starts from scratch: the simulated account is new each time.

@@ -60,6 +60,7 @@ fn settings(name: &str, db: &Database, config: Value) -> ConnectionSettings {
             ..StorageQuota::default()
         },
         log_limits: LogLimits::default(),
+        shared: Default::default(),
     }
 }
 
