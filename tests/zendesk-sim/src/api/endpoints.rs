@@ -130,32 +130,26 @@ fn answer(r: &Renderer<'_>, route: Route, req: &Req, caller: &Caller) -> Result<
             list(req, "deleted_tickets", &ids, 100, |id| r.deleted_ticket(id))
         }
         Route::SearchExport => search::export(r, req),
-        Route::IncrementalTicketsCursor => {
-            let pos = incremental::cursor_position(req, r.now)?;
+        Route::IncrementalTicketsCursor | Route::IncrementalTickets => {
             let per_page = incremental::per_page(req)?;
             let src = Tickets {
                 acct,
                 exclude_deleted: req.param("exclude_deleted") == Some("true"),
             };
-            let page = incremental::cursor_page(&src, pos, r.now, per_page);
-            let meta = incremental::cursor_meta(req, &page);
-            Ok(Reply::raw_json(
-                200,
-                incremental::tickets_body(r, req, &page.items, meta),
-            ))
-        }
-        Route::IncrementalTickets => {
-            let start = incremental::start_time(req, r.now)?;
-            let per_page = incremental::per_page(req)?;
-            let src = Tickets {
-                acct,
-                exclude_deleted: req.param("exclude_deleted") == Some("true"),
+            let (items, meta) = if route == Route::IncrementalTicketsCursor {
+                let pos = incremental::cursor_position(req, r.now)?;
+                let page = incremental::cursor_page(&src, pos, r.now, per_page);
+                let meta = incremental::cursor_meta(req, &page);
+                (page.items, meta)
+            } else {
+                let start = incremental::start_time(req, r.now)?;
+                let page = incremental::time_page(&src, start, r.now, per_page);
+                let meta = incremental::time_meta(req, &page);
+                (page.items, meta)
             };
-            let page = incremental::time_page(&src, start, r.now, per_page);
-            let meta = incremental::time_meta(req, &page);
             Ok(Reply::raw_json(
                 200,
-                incremental::tickets_body(r, req, &page.items, meta),
+                incremental::tickets_body(r, req, &items, meta),
             ))
         }
         Route::IncrementalUsersCursor => {

@@ -70,11 +70,7 @@ pub(super) fn tokens(shared: &Shared, account: &AccountState, req: &Req) -> Repl
             .filter(|v| !v.is_empty())
     };
     let Some(grant) = get("grant_type") else {
-        return oauth_error(
-            400,
-            "invalid_request",
-            "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.",
-        );
+        return invalid_request();
     };
     if !matches!(grant.as_str(), "client_credentials" | "refresh_token") {
         return oauth_error(
@@ -101,11 +97,7 @@ pub(super) fn tokens(shared: &Shared, account: &AccountState, req: &Req) -> Repl
     let issued = match grant.as_str() {
         "refresh_token" => {
             let Some(refresh) = get("refresh_token") else {
-                return oauth_error(
-                    400,
-                    "invalid_request",
-                    "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.",
-                );
+                return invalid_request();
             };
             secrets.refresh(
                 &client_id,
@@ -145,6 +137,14 @@ pub(super) fn tokens(shared: &Shared, account: &AccountState, req: &Req) -> Repl
             "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
         ),
     }
+}
+
+fn invalid_request() -> Reply {
+    oauth_error(
+        400,
+        "invalid_request",
+        "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.",
+    )
 }
 
 fn invalid_client() -> Reply {

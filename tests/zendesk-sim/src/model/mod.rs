@@ -292,6 +292,9 @@ pub enum Mutation {
     },
 }
 
+/// Tags with the number of live tickets carrying them, most used first.
+pub(crate) type TagCounts = Arc<Vec<(String, u64)>>;
+
 /// One account: its catalogs, people and tickets, and the indexes the exports walk.
 #[derive(Debug)]
 pub(crate) struct Account {
@@ -317,7 +320,7 @@ pub(crate) struct Account {
     generated_events: OnceLock<Vec<(i64, u64)>>,
     extra_events: BTreeSet<(i64, u64)>,
     /// Tag counts, computed on first use and forgotten by every mutation.
-    tag_counts: Mutex<Option<Arc<Vec<(String, u64)>>>>,
+    tag_counts: Mutex<Option<TagCounts>>,
 }
 
 impl Account {
@@ -850,7 +853,7 @@ impl Account {
     }
 
     /// Tag counts over live tickets, most used first.
-    pub(crate) fn tag_counts(&self) -> Arc<Vec<(String, u64)>> {
+    pub(crate) fn tag_counts(&self) -> TagCounts {
         let mut cache = self.tag_counts.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get_or_insert_with(|| {

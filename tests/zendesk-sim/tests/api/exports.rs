@@ -362,12 +362,7 @@ async fn comments_lists_page_with_cursors_and_hold_notes_and_chats() {
     let truth = sim.ground_truth("acme");
     let mut seen = Vec::new();
     let mut private = 0;
-    for id in truth
-        .tickets
-        .versions
-        .keys()
-        .filter(|id| !truth.tickets.deleted.contains(id))
-    {
+    for id in truth.tickets.live() {
         let comments = walk_list(
             &c,
             &format!("/api/v2/tickets/{id}/comments.json?page[size]=2"),

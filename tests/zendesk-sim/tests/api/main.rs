@@ -1,6 +1,7 @@
 //! End-to-end tests of the simulator over real sockets.
 
 mod auth;
+mod cli;
 mod client;
 mod exports;
 mod faults;
