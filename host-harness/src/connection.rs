@@ -199,8 +199,9 @@ impl Connection {
         Ok(connection)
     }
 
-    /// An instance whose spec has been read, not yet configured.
-    async fn instantiated(
+    /// A fresh instance whose spec has been read, not yet configured: what
+    /// reading a spec needs, and the cost of a new connection's instance.
+    pub async fn instantiated(
         runtime: &Runtime,
         connector: &LoadedConnector,
         client: Arc<HttpsClient>,

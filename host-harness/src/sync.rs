@@ -10,17 +10,51 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::contract::{Budget, PageRequest, StreamInfo};
+use crate::contract::{Budget, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::errors::ConnectorError;
 use crate::store::{PageCommit, RecordStore};
 use crate::Connection;
 
+/// What the sync engine reads from: a connection (an instance of a
+/// component) or, for comparisons, a connector linked natively.
+pub trait Source: Send {
+    /// Fetch one page of a stream.
+    fn fetch_page(
+        &mut self,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page, ConnectorError>> + Send;
+
+    /// Map one raw record of a stream.
+    fn map_record(
+        &mut self,
+        stream: &str,
+        raw: &str,
+    ) -> impl Future<Output = Result<Vec<NormalizedRecord>, ConnectorError>> + Send;
+}
+
+impl Source for Connection {
+    fn fetch_page(
+        &mut self,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Page, ConnectorError>> + Send {
+        Connection::fetch_page(self, request)
+    }
+
+    fn map_record(
+        &mut self,
+        stream: &str,
+        raw: &str,
+    ) -> impl Future<Output = Result<Vec<NormalizedRecord>, ConnectorError>> + Send {
+        Connection::map_record(self, stream, raw)
+    }
+}
+
+/// Opens a fresh source (for a connection: its own instance) for one stream.
+pub type SourceFactory<S> =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<S, ConnectorError>> + Send>> + Send + Sync>;
+
 /// Opens a fresh connection (its own instance) for one stream.
-pub type ConnectionFactory = Arc<
-    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Connection, ConnectorError>> + Send>>
-        + Send
-        + Sync,
->;
+pub type ConnectionFactory = SourceFactory<Connection>;
 
 /// How a sync runs.
 #[derive(Clone, Debug)]
@@ -180,10 +214,10 @@ pub fn plan(
         .collect())
 }
 
-/// Run a sync of `streams` (from `discover`) with a fresh connection per
+/// Run a sync of `streams` (from `discover`) with a fresh source per
 /// stream from `open`.
-pub async fn run(
-    open: ConnectionFactory,
+pub async fn run<S: Source + 'static>(
+    open: SourceFactory<S>,
     streams: Vec<StreamInfo>,
     store: RecordStore,
     options: SyncOptions,
@@ -248,7 +282,7 @@ struct StreamWorker {
 }
 
 impl StreamWorker {
-    async fn run(self, open: ConnectionFactory) -> StreamReport {
+    async fn run<S: Source>(self, open: SourceFactory<S>) -> StreamReport {
         let started = Instant::now();
         let mut report = StreamReport {
             stream: self.info.name.clone(),
@@ -264,7 +298,7 @@ impl StreamWorker {
             stream: self.info.name.clone(),
         });
         report.outcome = match open().await {
-            Ok(mut connection) => self.sweep(&mut connection, &mut report).await,
+            Ok(mut source) => self.sweep(&mut source, &mut report).await,
             Err(e) => Outcome::Failed(e.to_string()),
         };
         if let Outcome::Failed(message) = &report.outcome {
@@ -286,7 +320,7 @@ impl StreamWorker {
     }
 
     /// Read pages until the stream is done or fails.
-    async fn sweep(&self, connection: &mut Connection, report: &mut StreamReport) -> Outcome {
+    async fn sweep<S: Source>(&self, source: &mut S, report: &mut StreamReport) -> Outcome {
         let name = self.info.name.as_str();
         let mut cursor = match self.store.stream_state(name) {
             Ok(state) => state.cursor,
@@ -301,7 +335,7 @@ impl StreamWorker {
                 sync_started_at: self.sync_started_at,
                 page_size,
             };
-            let page = match connection.fetch_page(&request).await {
+            let page = match source.fetch_page(&request).await {
                 Ok(page) => page,
                 Err(ConnectorError::RateLimited {
                     retry_after,
@@ -332,7 +366,7 @@ impl StreamWorker {
             report.requests += u64::from(page.requests);
             let mut mapped = Vec::with_capacity(page.records.len());
             for raw in page.records {
-                match connection.map_record(name, &raw).await {
+                match source.map_record(name, &raw).await {
                     Ok(records) => mapped.push((raw, records)),
                     // Nothing of this page is committed; the next run
                     // starts again from the same cursor.

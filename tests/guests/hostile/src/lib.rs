@@ -148,10 +148,10 @@ fn attack(config: &Config, raw_config: &str) -> Result<Page, ConnectorError> {
         }
         "log-flood" => {
             let line = "x".repeat(1_000);
-            for i in 0..50_000 {
+            for i in 0..20_000 {
                 log(Level::Info, "flood", &format!("{i} {line}"));
             }
-            for i in 0..10_000 {
+            for i in 0..2_000 {
                 println!("{i} {line}");
             }
             Ok(page(vec!["{\"survived\":true}".into()]))
