@@ -12,6 +12,8 @@ const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
+PRAGMA cache_size = -32768;
+PRAGMA temp_store = MEMORY;
 
 -- Connector key-value storage, one namespace per connection.
 CREATE TABLE IF NOT EXISTS kv (
@@ -44,8 +46,11 @@ CREATE TABLE IF NOT EXISTS streams (
     PRIMARY KEY (connection, stream)
 ) WITHOUT ROWID;
 
--- Normalized records, upserted by (connection, stream, kind, key).
+-- Normalized records, upserted by (connection, stream, kind, key). Rows are
+-- large (JSON), so they live in a rowid table with a unique index rather
+-- than in a WITHOUT ROWID B-tree.
 CREATE TABLE IF NOT EXISTS records (
+    id         INTEGER PRIMARY KEY,
     connection TEXT NOT NULL,
     stream     TEXT NOT NULL,
     kind       TEXT NOT NULL,
@@ -54,18 +59,71 @@ CREATE TABLE IF NOT EXISTS records (
     deleted    INTEGER NOT NULL DEFAULT 0,
     data       TEXT NOT NULL,
     synced_at  INTEGER NOT NULL,
-    PRIMARY KEY (connection, stream, kind, key)
-) WITHOUT ROWID;
+    UNIQUE (connection, stream, kind, key)
+);
 CREATE INDEX IF NOT EXISTS records_by_kind ON records (connection, kind);
 
 -- Raw records as the API sent them, for `remap` after a connector upgrade.
 CREATE TABLE IF NOT EXISTS raw_records (
+    id         INTEGER PRIMARY KEY,
     connection TEXT NOT NULL,
     stream     TEXT NOT NULL,
-    id         TEXT NOT NULL,
+    raw_id     TEXT NOT NULL,
     raw        TEXT NOT NULL,
-    PRIMARY KEY (connection, stream, id)
-) WITHOUT ROWID;
+    UNIQUE (connection, stream, raw_id)
+);
+
+-- The platform's customer list, shared by every connection of the database.
+CREATE TABLE IF NOT EXISTS customers (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    normalized_name TEXT NOT NULL,
+    imported_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customer_domains (
+    customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    domain      TEXT NOT NULL,
+    PRIMARY KEY (customer_id, domain)
+);
+CREATE INDEX IF NOT EXISTS customer_domains_by_domain ON customer_domains (domain);
+
+-- Overrides that pin or forbid a match, per connection.
+CREATE TABLE IF NOT EXISTS customer_overrides (
+    connection  TEXT NOT NULL,
+    org_key     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    customer_id TEXT
+);
+
+-- The matching's result per organization: matched, unmatched or ambiguous, with the reason.
+CREATE TABLE IF NOT EXISTS customer_matches (
+    connection  TEXT NOT NULL,
+    org_key     TEXT NOT NULL,
+    org_name    TEXT,
+    status      TEXT NOT NULL,
+    customer_id TEXT,
+    method      TEXT,
+    reason      TEXT,
+    matched_at  INTEGER NOT NULL,
+    PRIMARY KEY (connection, org_key)
+);
+
+-- People and conversations of matched customers (propagated from organizations,
+-- or from an end user's email domain).
+CREATE TABLE IF NOT EXISTS customer_people (
+    connection  TEXT NOT NULL,
+    person_key  TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    PRIMARY KEY (connection, person_key)
+);
+CREATE TABLE IF NOT EXISTS customer_conversations (
+    connection       TEXT NOT NULL,
+    conversation_key TEXT NOT NULL,
+    customer_id      TEXT NOT NULL,
+    via              TEXT NOT NULL,
+    PRIMARY KEY (connection, conversation_key)
+);
 "#;
 
 /// A handle to the database, cheap to clone and shared by every connection

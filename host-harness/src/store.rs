@@ -178,8 +178,8 @@ impl RecordStore {
             .map_err(host_error)?;
         let mut raw_upsert = tx
             .prepare_cached(
-                "INSERT INTO raw_records (connection, stream, id, raw) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (connection, stream, id) DO UPDATE SET raw = excluded.raw",
+                "INSERT INTO raw_records (connection, stream, raw_id, raw) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (connection, stream, raw_id) DO UPDATE SET raw = excluded.raw",
             )
             .map_err(host_error)?;
         let mut written = 0u64;

@@ -118,6 +118,12 @@ pub struct StreamReport {
     pub retries: u64,
     /// Wall time.
     pub duration: Duration,
+    /// Of which waiting for pages (the API and the connector's parsing).
+    pub fetching: Duration,
+    /// Of which mapping records.
+    pub mapping: Duration,
+    /// Of which committing to the database.
+    pub storing: Duration,
     /// How it ended.
     pub outcome: Outcome,
 }
@@ -273,6 +279,7 @@ pub async fn run<S: Source + 'static>(
     }
 }
 
+#[derive(Clone)]
 struct StreamWorker {
     info: StreamInfo,
     store: RecordStore,
@@ -281,8 +288,30 @@ struct StreamWorker {
     sync_started_at: u64,
 }
 
+/// What the fetcher hands the mapper: a page, or how the stream ended.
+enum Fetched {
+    Page(Page),
+    End(Outcome),
+}
+
+/// What the fetcher counted.
+#[derive(Default)]
+struct FetchStats {
+    requests: u64,
+    rate_limited: u64,
+    retries: u64,
+    fetching: Duration,
+}
+
+/// A page commit running on a blocking thread: records written and the
+/// time it took.
+type InFlight = tokio::task::JoinHandle<Result<(u64, Duration), ConnectorError>>;
+
 impl StreamWorker {
-    async fn run<S: Source>(self, open: SourceFactory<S>) -> StreamReport {
+    /// Sync one stream with two instances of the source: one fetches pages
+    /// (with retries and pauses) while the other maps the previous page,
+    /// and a blocking thread commits the page before that, in order.
+    async fn run<S: Source + 'static>(self, open: SourceFactory<S>) -> StreamReport {
         let started = Instant::now();
         let mut report = StreamReport {
             stream: self.info.name.clone(),
@@ -292,14 +321,27 @@ impl StreamWorker {
             rate_limited: 0,
             retries: 0,
             duration: Duration::ZERO,
+            fetching: Duration::ZERO,
+            mapping: Duration::ZERO,
+            storing: Duration::ZERO,
             outcome: Outcome::Done,
         };
         (self.progress)(Event::Started {
             stream: self.info.name.clone(),
         });
-        report.outcome = match open().await {
-            Ok(mut source) => self.sweep(&mut source, &mut report).await,
-            Err(e) => Outcome::Failed(e.to_string()),
+        report.outcome = match (open().await, open().await) {
+            (Ok(fetching), Ok(mut mapping)) => {
+                let (pages, rx) = tokio::sync::mpsc::channel(1);
+                let fetcher = tokio::spawn(self.clone().fetch_pages(fetching, pages));
+                let outcome = self.map_and_commit(&mut mapping, rx, &mut report).await;
+                let stats = fetcher.await.unwrap_or_default();
+                report.requests = stats.requests;
+                report.rate_limited = stats.rate_limited;
+                report.retries = stats.retries;
+                report.fetching = stats.fetching;
+                outcome
+            }
+            (Err(e), _) | (_, Err(e)) => Outcome::Failed(e.to_string()),
         };
         if let Outcome::Failed(message) = &report.outcome {
             if let Err(e) = self.store.record_error(&self.info.name, message) {
@@ -319,12 +361,24 @@ impl StreamWorker {
         tokio::time::sleep(wait).await;
     }
 
-    /// Read pages until the stream is done or fails.
-    async fn sweep<S: Source>(&self, source: &mut S, report: &mut StreamReport) -> Outcome {
+    /// Fetch pages from the committed cursor on, retrying what is worth
+    /// retrying, until the stream is done, fails, or the mapper stops
+    /// listening.
+    async fn fetch_pages<S: Source>(
+        self,
+        mut source: S,
+        pages: tokio::sync::mpsc::Sender<Fetched>,
+    ) -> FetchStats {
+        let mut stats = FetchStats::default();
         let name = self.info.name.as_str();
         let mut cursor = match self.store.stream_state(name) {
             Ok(state) => state.cursor,
-            Err(e) => return Outcome::Failed(e.to_string()),
+            Err(e) => {
+                let _ = pages
+                    .send(Fetched::End(Outcome::Failed(e.to_string())))
+                    .await;
+                return stats;
+            }
         };
         let mut page_size = self.options.page_size;
         let mut attempt = 0u32;
@@ -335,20 +389,37 @@ impl StreamWorker {
                 sync_started_at: self.sync_started_at,
                 page_size,
             };
-            let page = match source.fetch_page(&request).await {
-                Ok(page) => page,
+            let fetch_started = Instant::now();
+            let fetched = source.fetch_page(&request).await;
+            stats.fetching += fetch_started.elapsed();
+            let end = match fetched {
+                Ok(page) => {
+                    attempt = 0;
+                    stats.requests += u64::from(page.requests);
+                    let (done, next) = (page.done, page.next_cursor.clone());
+                    let pause = budget_pause(&page.budgets, self.options.budget_reserve);
+                    if pages.send(Fetched::Page(page)).await.is_err() || done {
+                        return stats;
+                    }
+                    cursor = next;
+                    if let Some((wait, budget)) = pause {
+                        self.pause(wait, format!("keeping a reserve of the {budget} budget"))
+                            .await;
+                    }
+                    continue;
+                }
                 Err(ConnectorError::RateLimited {
                     retry_after,
                     message,
                 }) => {
-                    report.rate_limited += 1;
+                    stats.rate_limited += 1;
                     self.pause(retry_after, format!("rate limited: {message}"))
                         .await;
                     continue;
                 }
                 Err(e) if e.is_retryable() && attempt + 1 < self.options.max_attempts => {
                     attempt += 1;
-                    report.retries += 1;
+                    stats.retries += 1;
                     if looks_like_timeout(&e) {
                         // A large page timed out: ask for smaller ones.
                         page_size = Some(page_size.unwrap_or(1000).div_ceil(2).max(10));
@@ -358,50 +429,104 @@ impl StreamWorker {
                     continue;
                 }
                 Err(ConnectorError::Permission(message)) if self.info.optional => {
-                    return Outcome::Skipped(message);
+                    Outcome::Skipped(message)
                 }
-                Err(e) => return Outcome::Failed(e.to_string()),
+                Err(e) => Outcome::Failed(e.to_string()),
             };
-            attempt = 0;
-            report.requests += u64::from(page.requests);
-            let mut mapped = Vec::with_capacity(page.records.len());
-            for raw in page.records {
-                match source.map_record(name, &raw).await {
-                    Ok(records) => mapped.push((raw, records)),
-                    // Nothing of this page is committed; the next run
-                    // starts again from the same cursor.
-                    Err(e) => return Outcome::Failed(format!("mapping a record failed: {e}")),
-                }
-            }
-            let commit = PageCommit {
-                stream: name,
-                records: &mapped,
-                cursor: page.next_cursor.as_deref(),
-                done: page.done,
-                requests: page.requests,
-                keep_raw: self.options.keep_raw,
-            };
-            let written = match self.store.commit_page(&commit) {
-                Ok(written) => written,
-                Err(e) => return Outcome::Failed(e.to_string()),
-            };
-            report.records += written;
-            report.pages += 1;
-            (self.progress)(Event::Page {
-                stream: name.to_string(),
-                records: written,
-                total: report.records,
-                pages: report.pages,
-            });
-            if page.done {
-                return Outcome::Done;
-            }
-            cursor = page.next_cursor;
-            if let Some((wait, budget)) = budget_pause(&page.budgets, self.options.budget_reserve) {
-                self.pause(wait, format!("keeping a reserve of the {budget} budget"))
-                    .await;
-            }
+            let _ = pages.send(Fetched::End(end)).await;
+            return stats;
         }
+    }
+
+    /// Map each fetched page and commit it (records and cursor together);
+    /// whatever ends the stream, a page already mapped is committed first.
+    async fn map_and_commit<S: Source>(
+        &self,
+        source: &mut S,
+        mut pages: tokio::sync::mpsc::Receiver<Fetched>,
+        report: &mut StreamReport,
+    ) -> Outcome {
+        let mut in_flight = None;
+        let outcome = loop {
+            let page = match pages.recv().await {
+                Some(Fetched::Page(page)) => page,
+                Some(Fetched::End(outcome)) => break outcome,
+                None => break Outcome::Failed("the page fetcher stopped unexpectedly".into()),
+            };
+            let map_started = Instant::now();
+            let mut mapped = Vec::with_capacity(page.records.len());
+            let mut failure = None;
+            for raw in page.records {
+                match source.map_record(&self.info.name, &raw).await {
+                    Ok(records) => mapped.push((raw, records)),
+                    Err(e) => {
+                        failure = Some(format!("mapping a record failed: {e}"));
+                        break;
+                    }
+                }
+            }
+            report.mapping += map_started.elapsed();
+            // Nothing of a page that failed to map is committed; the next
+            // run starts again from the cursor before it.
+            if let Some(failure) = failure {
+                break Outcome::Failed(failure);
+            }
+            if let Err(failed) = self.settle(&mut in_flight, report).await {
+                break failed;
+            }
+            let store = self.store.clone();
+            let (stream, next_cursor, keep_raw) = (
+                self.info.name.clone(),
+                page.next_cursor,
+                self.options.keep_raw,
+            );
+            let (done, requests) = (page.done, page.requests);
+            in_flight = Some(tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let written = store.commit_page(&PageCommit {
+                    stream: &stream,
+                    records: &mapped,
+                    cursor: next_cursor.as_deref(),
+                    done,
+                    requests,
+                    keep_raw,
+                })?;
+                Ok((written, started.elapsed()))
+            }));
+            if done {
+                break Outcome::Done;
+            }
+        };
+        match self.settle(&mut in_flight, report).await {
+            Ok(()) => outcome,
+            Err(failed) => failed,
+        }
+    }
+
+    /// Wait for the commit in flight, if any, and account for it.
+    async fn settle(
+        &self,
+        in_flight: &mut Option<InFlight>,
+        report: &mut StreamReport,
+    ) -> Result<(), Outcome> {
+        let Some(commit) = in_flight.take() else {
+            return Ok(());
+        };
+        let (written, took) = match commit.await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Err(Outcome::Failed(e.to_string())),
+            Err(e) => return Err(Outcome::Failed(format!("the commit task failed: {e}"))),
+        };
+        report.storing += took;
+        report.records += written;
+        report.pages += 1;
+        (self.progress)(Event::Page {
+            stream: self.info.name.clone(),
+            records: written,
+            total: report.records,
+            pages: report.pages,
+        });
+        Ok(())
     }
 }
 

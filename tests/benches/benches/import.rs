@@ -185,6 +185,16 @@ fn main() {
         }
         component_times.push(elapsed);
         eprintln!("component run {run}: {} records in {:.2}s", report.records(), elapsed.as_secs_f64());
+        eprint!("{}", host_harness::progress::summary(&report));
+        for s in &report.streams {
+            eprintln!(
+                "{}: fetching {:.2}s, mapping {:.2}s, storing {:.2}s",
+                s.stream,
+                s.fetching.as_secs_f64(),
+                s.mapping.as_secs_f64(),
+                s.storing.as_secs_f64()
+            );
+        }
         let (native, native_elapsed) = import_native(dir.path());
         assert!(native.succeeded(), "{native:?}");
         assert_eq!(native.records(), report.records());

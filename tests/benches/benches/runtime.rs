@@ -131,6 +131,18 @@ fn main() {
         }
         component_samples.sort();
         native_samples.sort();
+        // The fixed cost of a call: a tiny record of another stream.
+        let tiny = r#"{"name":"vip","count":3}"#;
+        let mut tiny_samples = Vec::new();
+        for _ in 0..31 {
+            let t = Instant::now();
+            for _ in 0..500 {
+                connection.map_record("tags", tiny).await.unwrap();
+            }
+            tiny_samples.push(t.elapsed() / 500);
+        }
+        tiny_samples.sort();
+        row("map-record of a tiny tag record, component (call overhead)", format!("{:.2} µs", us(tiny_samples[15])), "");
         (component_samples[15], native_samples[15])
     });
     row("map-record of a 2 KB ticket, component", format!("{:.1} µs", us(component)), "");
