@@ -41,7 +41,15 @@ pub struct ConnectionFile {
     /// Allow connections to loopback and private addresses (tests, on-premise APIs).
     #[serde(default)]
     pub allow_private_network: bool,
+    /// Streams refreshed less often than every sync, e.g. `users = "1d"`;
+    /// `"every-sync"` refreshes a stream every time.
+    #[serde(default)]
+    pub refresh: BTreeMap<String, String>,
 }
+
+/// Streams of the built-in Zendesk connector refreshed daily unless the
+/// connection file says otherwise: people and organizations change slowly.
+const ZENDESK_DAILY: [&str; 2] = ["users", "organizations"];
 
 /// Which connector a connection runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +102,34 @@ impl ConnectionFile {
         } else {
             file.parent().unwrap_or(Path::new(".")).join(path)
         })
+    }
+
+    /// The refresh interval of each stream that is not refreshed on every
+    /// sync: the `[refresh]` table, plus the built-in connector's defaults.
+    pub fn refresh_every(
+        &self,
+        file: &Path,
+    ) -> Result<BTreeMap<String, std::time::Duration>, ConnectorError> {
+        let mut intervals = BTreeMap::new();
+        if self.plugin(file) == Plugin::BuiltinZendesk {
+            for stream in ZENDESK_DAILY {
+                intervals.insert(stream.to_string(), std::time::Duration::from_secs(86_400));
+            }
+        }
+        for (stream, every) in &self.refresh {
+            if every == "every-sync" {
+                intervals.remove(stream);
+                continue;
+            }
+            let interval = crate::cli::parse_duration(every).map_err(|e| {
+                ConnectorError::config(
+                    &format!("refresh.{stream}"),
+                    format!("{e}, or \"every-sync\""),
+                )
+            })?;
+            intervals.insert(stream.clone(), interval);
+        }
+        Ok(intervals)
     }
 
     /// The full config: the `[config]` table plus every secret, read from
@@ -185,6 +221,28 @@ api_token = { env = "ZD_TOKEN" }
             .resolved_config(|_| None)
             .unwrap();
         assert_eq!(config["api_token"], "from-file");
+    }
+
+    #[test]
+    fn people_are_refreshed_daily_unless_configured() {
+        let file = ConnectionFile::parse(FILE).unwrap();
+        let path = Path::new("acme.toml");
+        let intervals = file.refresh_every(path).unwrap();
+        assert_eq!(intervals["users"].as_secs(), 86_400);
+        assert_eq!(intervals["organizations"].as_secs(), 86_400);
+        let custom = ConnectionFile::parse(&format!(
+            "{FILE}\n[refresh]\nusers = \"every-sync\"\ntags = \"7d\"\n"
+        ))
+        .unwrap();
+        let intervals = custom.refresh_every(path).unwrap();
+        assert!(!intervals.contains_key("users"));
+        assert_eq!(intervals["tags"].as_secs(), 7 * 86_400);
+        let bad = ConnectionFile::parse(&format!("{FILE}\n[refresh]\nusers = \"soon\"\n")).unwrap();
+        assert!(bad
+            .refresh_every(path)
+            .unwrap_err()
+            .to_string()
+            .contains("refresh.users"));
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct SyncOptions {
     pub concurrency: usize,
     /// First backoff delay; doubles per attempt, with jitter.
     pub backoff: Duration,
+    /// Streams refreshed less often than every sync (e.g. people daily):
+    /// skipped while their last sync is more recent than the interval,
+    /// unless named in `streams`.
+    pub refresh_every: BTreeMap<String, Duration>,
 }
 
 impl Default for SyncOptions {
@@ -86,6 +90,7 @@ impl Default for SyncOptions {
             budget_reserve: 0.1,
             concurrency: 4,
             backoff: Duration::from_millis(500),
+            refresh_every: BTreeMap::new(),
         }
     }
 }
@@ -218,6 +223,25 @@ pub fn plan(
         .filter(|s| wanted.contains(&s.name))
         .cloned()
         .collect())
+}
+
+/// The streams of a plan that are not due yet, with when they last synced:
+/// those with a refresh interval that synced more recently than it, unless
+/// the operator named them.
+pub fn not_due(
+    plan: &[StreamInfo],
+    options: &SyncOptions,
+    last_synced_at: impl Fn(&str) -> Option<i64>,
+    now: i64,
+) -> Vec<(String, i64)> {
+    plan.iter()
+        .filter(|s| !options.streams.contains(&s.name))
+        .filter_map(|s| {
+            let every = options.refresh_every.get(&s.name)?;
+            let last = last_synced_at(&s.name)?;
+            (now - last < every.as_secs() as i64).then(|| (s.name.clone(), last))
+        })
+        .collect()
 }
 
 /// Run a sync of `streams` (from `discover`) with a fresh source per
@@ -597,6 +621,22 @@ mod tests {
             err.to_string().contains("ticket_fields, tickets, users"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn streams_refreshed_recently_are_not_due() {
+        let all = vec![stream("users", &[]), stream("tickets", &[])];
+        let mut options = SyncOptions::default();
+        options
+            .refresh_every
+            .insert("users".into(), Duration::from_secs(86_400));
+        let synced_at = |name: &str| (name == "users").then_some(1_000);
+        let skipped = not_due(&all, &options, synced_at, 1_000 + 3_600);
+        assert_eq!(skipped, vec![("users".to_string(), 1_000)]);
+        assert!(not_due(&all, &options, synced_at, 1_000 + 86_400).is_empty());
+        assert!(not_due(&all, &options, |_| None, 5_000).is_empty());
+        options.streams = vec!["users".into()];
+        assert!(not_due(&all, &options, synced_at, 1_000 + 3_600).is_empty());
     }
 
     #[test]
