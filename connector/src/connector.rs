@@ -26,6 +26,15 @@ pub const MAX_REQUESTS_PER_PAGE: u32 = 8;
 pub trait HttpClient {
     /// Sends one request and reads the whole response.
     fn send(&mut self, request: &HttpRequestSpec) -> Result<HttpResponse, TransportError>;
+
+    /// Sends several requests, at once where the client can, and reads the
+    /// responses, in the requests' order. One after another by default.
+    fn send_many(
+        &mut self,
+        requests: &[HttpRequestSpec],
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        requests.iter().map(|r| self.send(r)).collect()
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -114,10 +123,13 @@ impl<S: Storage> NativeConnector<S> {
     }
 
     /// `fetch-page`: one page of a stream. Chains up to
-    /// [`MAX_REQUESTS_PER_PAGE`] requests while steps yield no records, and
-    /// stops early when a rate-limit budget is exhausted. When a later
-    /// request fails, the progress made so far is returned as an empty page
-    /// (the error comes back on the next call).
+    /// [`MAX_REQUESTS_PER_PAGE`] requests while steps yield no records; a
+    /// stream that reads several items per page (the per-ticket comments,
+    /// several requests at once) goes on while it yields records, up to its
+    /// own number of requests ([`fetch::requests_per_page`]), and stops when
+    /// a budget is down to the host's default reserve. When a later request
+    /// fails, the progress made so far is returned (with that response's
+    /// budgets, so the host waits) and the error comes on the next call.
     pub fn fetch_page(
         &mut self,
         http: &mut impl HttpClient,
@@ -134,56 +146,67 @@ impl<S: Storage> NativeConnector<S> {
             sync_started_at: request.sync_started_at,
             page_size: request.page_size,
         };
-        let mut cursor = request.cursor.clone();
-        let mut budgets = Vec::new();
-        let mut requests = 0;
+        fetch::begin_page(&ctx, stream, request.cursor.as_deref())?;
+        let mut page = Page {
+            next_cursor: request.cursor.clone(),
+            ..Page::default()
+        };
         loop {
-            let planned = match fetch::next_request(&mut ctx, stream, cursor.as_deref())? {
-                Step::Finished(page) => {
-                    return Ok(Page {
-                        budgets,
-                        requests,
-                        ..page
-                    })
+            let planned = match fetch::next_request(&mut ctx, stream, page.next_cursor.as_deref())?
+            {
+                Step::Finished(last) => {
+                    page.records.extend(last.records);
+                    page.next_cursor = last.next_cursor;
+                    page.done = last.done;
+                    return Ok(page);
                 }
-                Step::Request(planned) => planned,
+                Step::Request(planned) => vec![planned],
+                Step::Batch(planned) => planned,
             };
-            requests += 1;
-            let result = http
-                .send(&planned.http)
-                .map_err(|e| {
-                    let context = ErrorContext {
-                        subdomain: &config.subdomain,
-                        auth: config.auth,
-                        what: &planned.what,
-                    };
-                    classify_transport(&e, &context)
+            let specs: Vec<HttpRequestSpec> = planned.iter().map(|p| p.http.clone()).collect();
+            let before = page.requests;
+            page.requests += specs.len() as u32;
+            let responses = http
+                .send_many(&specs)
+                .into_iter()
+                .zip(&planned)
+                .map(|(sent, planned)| {
+                    let response = sent.map_err(|e| {
+                        let context = ErrorContext {
+                            subdomain: &config.subdomain,
+                            auth: config.auth,
+                            what: &planned.what,
+                        };
+                        classify_transport(&e, &context)
+                    })?;
+                    ratelimit::merge(&mut page.budgets, ratelimit::budgets(&response.headers));
+                    Ok(response)
                 })
-                .and_then(|response| fetch::handle_response(&mut ctx, &planned, &response));
-            let mut page = match result {
-                Ok(page) => page,
-                Err(_) if requests > 1 => {
-                    return Ok(Page {
-                        records: Vec::new(),
-                        next_cursor: cursor,
-                        done: false,
-                        budgets,
-                        requests,
-                    });
-                }
-                Err(e) => return Err(e),
-            };
-            ratelimit::merge(&mut budgets, std::mem::take(&mut page.budgets));
-            let step_only = page.records.is_empty() && !page.done;
-            if step_only && requests < MAX_REQUESTS_PER_PAGE && !ratelimit::exhausted(&budgets) {
-                cursor = page.next_cursor;
-                continue;
+                .collect();
+            let (handled, failure) = fetch::handle_all(&mut ctx, &planned, responses);
+            let progressed = before > 0 || handled.is_some();
+            if let Some(handled) = handled {
+                page.records.extend(handled.records);
+                page.next_cursor = handled.next_cursor;
+                page.done = handled.done;
             }
-            return Ok(Page {
-                budgets,
-                requests,
-                ..page
-            });
+            if let Some(error) = failure {
+                if !progressed {
+                    return Err(error);
+                }
+                // Progress first; the error comes again on the next call.
+                return Ok(page);
+            }
+            let more = if page.done {
+                false
+            } else if page.records.is_empty() {
+                page.requests < MAX_REQUESTS_PER_PAGE && !ratelimit::exhausted(&page.budgets)
+            } else {
+                page.requests < fetch::requests_per_page(stream) && !ratelimit::low(&page.budgets)
+            };
+            if !more {
+                return Ok(page);
+            }
         }
     }
 

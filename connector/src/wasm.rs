@@ -3,7 +3,10 @@
 //! `wasi:http/outgoing-handler` bindings.
 
 use std::cell::RefCell;
-use std::time::Duration;
+
+use waki::bindings::wasi::http::{outgoing_handler, types as http};
+use waki::bindings::wasi::io::poll;
+use waki::bindings::wasi::io::streams::StreamError;
 
 use crate::api::{HttpRequestSpec, HttpResponse, TransportError};
 use crate::storage::{Storage, StorageError};
@@ -54,7 +57,8 @@ impl Storage for HostStorage {
     }
 }
 
-/// HTTP through `wasi:http` (waki); the host adds `Authorization`.
+/// HTTP through `wasi:http` (the bindings waki generates); the host adds
+/// `Authorization`. Several requests are in flight at once.
 struct WakiClient;
 
 /// Classifies a waki failure by its `wasi:http` error code.
@@ -72,47 +76,132 @@ fn transport_error(error: &waki::ErrorCode) -> TransportError {
     }
 }
 
+/// Connect timeout, in nanoseconds.
+const CONNECT_TIMEOUT_NS: u64 = 30_000_000_000;
+
+/// Starts a `GET`; its response comes through the returned future.
+fn start(request: &HttpRequestSpec) -> Result<http::FutureIncomingResponse, TransportError> {
+    let other = |what: &str| TransportError::Other(format!("{what} ({})", request.url));
+    let rest = request
+        .url
+        .strip_prefix("https://")
+        .ok_or_else(|| other("not an https URL"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let fields: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let headers = http::Fields::from_list(&fields).map_err(|_| other("a header is invalid"))?;
+    let outgoing = http::OutgoingRequest::new(headers);
+    let path = if path.is_empty() { "/" } else { path };
+    let set = outgoing
+        .set_method(&http::Method::Get)
+        .and(outgoing.set_scheme(Some(&http::Scheme::Https)))
+        .and(outgoing.set_authority(Some(authority)))
+        .and(outgoing.set_path_with_query(Some(path)));
+    set.map_err(|()| other("the URL is invalid"))?;
+    let body = outgoing.body().map_err(|()| other("no request body"))?;
+    let options = http::RequestOptions::new();
+    options
+        .set_connect_timeout(Some(CONNECT_TIMEOUT_NS))
+        .map_err(|()| other("no connect timeout"))?;
+    let future =
+        outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport_error(&e))?;
+    http::OutgoingBody::finish(body, None).map_err(|e| transport_error(&e))?;
+    Ok(future)
+}
+
+/// Reads a whole response.
+fn read(response: http::IncomingResponse) -> Result<HttpResponse, TransportError> {
+    let status = response.status();
+    let headers = {
+        let fields = response.headers();
+        fields
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+            .collect()
+    };
+    let failed = |what: &str| TransportError::Other(what.to_owned());
+    let body = response
+        .consume()
+        .map_err(|()| failed("the response body was already read"))?;
+    let mut bytes = Vec::new();
+    {
+        let stream = body
+            .stream()
+            .map_err(|()| failed("the response body was already read"))?;
+        loop {
+            match stream.blocking_read(1 << 20) {
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(TransportError::Other(e.to_debug_string()))
+                }
+            }
+        }
+    }
+    drop(body);
+    log(
+        Level::Debug,
+        CONTEXT,
+        &format!("HTTP {status}, {} bytes", bytes.len()),
+    );
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: bytes,
+    })
+}
+
 impl HttpClient for WakiClient {
     fn send(&mut self, request: &HttpRequestSpec) -> Result<HttpResponse, TransportError> {
-        log(
-            Level::Debug,
-            CONTEXT,
-            &format!("{} {}", request.method, request.url),
-        );
-        let builder = waki::Client::new()
-            .get(&request.url)
-            .headers(request.headers.iter().copied())
-            .connect_timeout(Duration::from_secs(30));
-        // waki's errors deref to `dyn Error`; a `wasi:http` failure keeps its code.
-        let failed = |e: &(dyn std::error::Error + Send + Sync + 'static)| match e
-            .downcast_ref::<waki::ErrorCode>()
-        {
-            Some(code) => transport_error(code),
-            None => TransportError::Other(e.to_string()),
-        };
-        let response = builder.send().map_err(|e| failed(&*e))?;
-        let status = response.status_code();
-        let headers = response
-            .headers()
+        self.send_many(std::slice::from_ref(request))
+            .pop()
+            .expect("one response per request")
+    }
+
+    fn send_many(
+        &mut self,
+        requests: &[HttpRequestSpec],
+    ) -> Vec<Result<HttpResponse, TransportError>> {
+        for request in requests {
+            log(
+                Level::Debug,
+                CONTEXT,
+                &format!("{} {}", request.method, request.url),
+            );
+        }
+        let started: Vec<_> = requests.iter().map(start).collect();
+        // Wait until every response has arrived (or failed).
+        let mut waiting: Vec<poll::Pollable> = started
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .filter_map(|f| f.as_ref().ok().map(|f| f.subscribe()))
             .collect();
-        let body = response.body().map_err(|e| failed(&*e))?;
-        log(
-            Level::Debug,
-            CONTEXT,
-            &format!("HTTP {status}, {} bytes", body.len()),
-        );
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        while !waiting.is_empty() {
+            let ready = {
+                let refs: Vec<&poll::Pollable> = waiting.iter().collect();
+                poll::poll(&refs)
+            };
+            let mut index = 0;
+            waiting.retain(|_| {
+                index += 1;
+                !ready.contains(&(index - 1))
+            });
+        }
+        started
+            .into_iter()
+            .map(|future| {
+                let future = future?;
+                let response = future
+                    .get()
+                    .ok_or_else(|| TransportError::Other("no response yet".into()))?
+                    .map_err(|()| TransportError::Other("the response was already taken".into()))?
+                    .map_err(|e| transport_error(&e))?;
+                read(response)
+            })
+            .collect()
     }
 }
 

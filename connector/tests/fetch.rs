@@ -203,29 +203,56 @@ fn event(id: u64, ticket: u64, at: u64, author: u64, public: bool) -> Value {
         "child_events": [{"id": id * 10, "type": "Comment", "event_type": "Comment", "author_id": author, "body": "hi", "public": public, "attachments": []}]})
 }
 
+/// RFC 3339 of Unix seconds.
+fn at(seconds: u64) -> String {
+    zendesk_connector::time::format_rfc3339(seconds as i64)
+}
+
+/// A comment as the per-ticket endpoint lists it.
+fn comment(id: u64, created: u64) -> Value {
+    json!({"id": id, "type": "Comment", "author_id": 5, "body": format!("comment {id}"), "public": true, "created_at": at(created)})
+}
+
+fn comments_page(comments: &[Value], after: Option<&str>) -> String {
+    json!({"comments": comments, "meta": {"has_more": after.is_some(), "after_cursor": after}})
+        .to_string()
+}
+
 #[test]
-fn comments_of_old_unsolved_tickets_come_per_ticket_then_in_bulk() {
+fn tickets_created_before_the_events_export_get_their_earlier_comments_per_ticket() {
     let mut connector = connector(json!({}));
     let mut http = ScriptedHttp::default();
-    let found = json!({"results": [{"id": 2, "brand_id": 1}, {"id": 3, "brand_id": 1}], "meta": {"has_more": false}});
-    http.expect("/api/v2/search/export.json?query=type%3Aticket%20status%3Csolved%20updated%3C2025-10-03T00%3A00%3A00Z&filter%5Btype%5D=ticket&page%5Bsize%5D=100", ok(&found.to_string()))
-        .expect("/api/v2/tickets/2/comments.json?page%5Bsize%5D=100", ok(&fixture("go-zendesk/GET/ticket_comments.json")));
-    let first = fetch(&mut connector, &mut http, "ticket_comments", None);
-    assert_eq!(first.requests, 2);
-    assert_eq!(first.records.len(), 2);
-    assert!(first.records[0].starts_with(r#"{"ticket_id":2,"child_events":[{"#));
-    let messages = connector
-        .map_record("ticket_comments", &first.records[0])
-        .unwrap();
-    assert_eq!(data(&messages[0])["conversation_id"], "2");
-    assert_eq!(messages[0].key, "2");
+    // The first import: an old unsolved ticket (2), an old ticket updated in
+    // the window (10), a ticket of the window (11), a deleted one (12).
+    let old = START - 40 * 86_400;
+    let unsolved = json!({"results": [ticket(2, old, json!({"created_at": at(old), "updated_at": at(old + 5)}))], "meta": {"has_more": false}});
+    let export = json!({"tickets": [
+        ticket(10, START + 10, json!({"created_at": at(START - 3 * 86_400), "updated_at": at(START + 10)})),
+        ticket(11, START + 20, json!({"created_at": at(START + 15), "updated_at": at(START + 20)})),
+        ticket(12, START + 30, json!({"created_at": at(START - 86_400), "status": "deleted"}))
+    ], "after_cursor": "C1", "end_of_stream": true});
+    http.expect("search/export.json", ok(&unsolved.to_string()))
+        .expect("tickets/cursor.json", ok(&export.to_string()));
+    let first = fetch(&mut connector, &mut http, "tickets", None);
+    let second = fetch(
+        &mut connector,
+        &mut http,
+        "tickets",
+        first.next_cursor.as_deref(),
+    );
+    assert!(
+        second.done,
+        "no rate limits: no probe, the split is the window's start"
+    );
 
-    let later_comments = json!({"comments": [
-        {"id": 30, "type": "Comment", "author_id": 5, "body": "old", "public": true, "created_at": "2025-01-01T00:00:00Z"},
-        {"id": 31, "type": "Comment", "author_id": 5, "body": "new", "public": true, "created_at": "2025-12-01T00:00:00Z"}
-    ], "meta": {"has_more": false}});
+    // The bulk export starts at the window.
+    http.expect(&format!("/api/v2/incremental/ticket_events.json?start_time={START}&include=comment_events&per_page=1000"), ok(r#"{"ticket_events":[],"end_time":null,"end_of_stream":true}"#));
+    assert!(fetch(&mut connector, &mut http, "ticket_comments", None).done);
+
+    // Per ticket: 2 (gone meanwhile) is skipped; 10 keeps the comments made
+    // before the window, over two pages; 11 and the deleted 12 are not read.
     http.expect(
-        "/api/v2/tickets/2/comments.json?page%5Bsize%5D=100&page%5Bafter%5D=xxx",
+        "/api/v2/tickets/2/comments.json?page%5Bsize%5D=100",
         response(
             404,
             r#"{"error":"RecordNotFound","description":"Not found"}"#,
@@ -233,44 +260,398 @@ fn comments_of_old_unsolved_tickets_come_per_ticket_then_in_bulk() {
         ),
     )
     .expect(
-        "/api/v2/tickets/3/comments.json",
-        ok(&later_comments.to_string()),
+        "/api/v2/tickets/10/comments.json?page%5Bsize%5D=100",
+        ok(&comments_page(
+            &[comment(100, START - 3 * 86_400)],
+            Some("P2"),
+        )),
+    )
+    .expect(
+        "/api/v2/tickets/10/comments.json?page%5Bsize%5D=100&page%5Bafter%5D=P2",
+        ok(&comments_page(
+            &[
+                comment(101, START - 1),
+                comment(102, START),
+                comment(103, START + 5),
+            ],
+            Some("P3"),
+        )),
     );
-    let second = fetch(
-        &mut connector,
-        &mut http,
-        "ticket_comments",
-        first.next_cursor.as_deref(),
-    );
+    let backfill = fetch(&mut connector, &mut http, "ticket_comments_backfill", None);
+    assert_eq!(backfill.requests, 3, "one page reads several tickets");
     assert_eq!(
-        second.records.len(),
-        1,
-        "the later comment comes from the events export"
+        backfill.records.len(),
+        2,
+        "comments from the window's start on come in bulk"
     );
-    assert!(
-        second.records[0].contains(r#""body": "old""#)
-            || second.records[0].contains(r#""body":"old""#)
-    );
+    assert!(backfill.records[0].starts_with(r#"{"ticket_id":10,"child_events":[{"#));
+    assert!(backfill.done);
     assert_eq!(
-        cursor_json(&second),
-        json!({"v": 1, "phase": "time", "start": START})
+        cursor_json(&backfill),
+        json!({"v": 1, "phase": "queue", "generation": NOW, "next": 11, "sync": NOW}),
+        "the pending set of the sync that split the history, read up to ticket 10"
     );
+    let messages = connector
+        .map_record("ticket_comments_backfill", &backfill.records[1])
+        .unwrap();
+    assert_eq!(
+        (
+            messages[0].key.as_str(),
+            data(&messages[0])["conversation_id"].as_str()
+        ),
+        ("101", Some("10"))
+    );
+    assert!(connector
+        .storage()
+        .get(&format!("comment-backfill/{NOW}/0"))
+        .unwrap()
+        .is_some());
 
-    let events = json!({"ticket_events": [event(1, 3, START + 5, 5, true), {"id": 2, "ticket_id": 3, "timestamp": START + 6, "child_events": [{"id": 9, "event_type": "Change", "field_name": "status"}]}],
-        "end_time": START + 6, "end_of_stream": true, "count": 2});
-    http.expect(&format!("/api/v2/incremental/ticket_events.json?start_time={START}&include=comment_events&per_page=1000"), ok(&events.to_string()));
-    let bulk = fetch(
+    // The same cursor again: nothing is read twice.
+    let idle = fetch(
         &mut connector,
         &mut http,
-        "ticket_comments",
-        second.next_cursor.as_deref(),
+        "ticket_comments_backfill",
+        backfill.next_cursor.as_deref(),
     );
-    assert_eq!(ids(&bulk), vec![1], "events without a comment are dropped");
+    assert!(idle.done && idle.requests == 0);
+
+    // A later sync sees an old ticket (30) for the first time and 10 again:
+    // only 30 is read, for its comments made before the window.
+    let later = NOW + 3600;
+    let export = json!({"tickets": [
+        ticket(10, CAP - 5, json!({"created_at": at(START - 3 * 86_400), "updated_at": at(CAP - 5)})),
+        ticket(30, CAP - 4, json!({"created_at": at(START - 90 * 86_400), "updated_at": at(CAP - 4)}))
+    ], "after_cursor": "C2", "end_of_stream": true});
+    http.expect("cursor.json?cursor=C1", ok(&export.to_string()))
+        .expect(
+            "/api/v2/tickets/30/comments.json",
+            ok(&comments_page(
+                &[comment(300, START - 90 * 86_400), comment(301, CAP - 4)],
+                None,
+            )),
+        );
+    let at_sync = |stream: &str, cursor: Option<&str>, sync: u64| PageRequest {
+        stream: stream.into(),
+        cursor: cursor.map(str::to_owned),
+        sync_started_at: sync,
+        page_size: None,
+    };
+    connector
+        .fetch_page(
+            &mut http,
+            &at_sync("tickets", second.next_cursor.as_deref(), later),
+        )
+        .unwrap();
+    let again = connector
+        .fetch_page(
+            &mut http,
+            &at_sync(
+                "ticket_comments_backfill",
+                idle.next_cursor.as_deref(),
+                later,
+            ),
+        )
+        .unwrap();
+    assert_eq!(again.records.len(), 1);
+    assert!(again.records[0].contains("comment 300"));
+    assert_eq!(
+        cursor_json(&again),
+        json!({"v": 1, "phase": "queue", "generation": later, "next": 31, "sync": later})
+    );
+    // Handed back by the next sync (so committed), the cursor has moved past
+    // the first generation, which is forgotten.
+    let next_sync = connector
+        .fetch_page(
+            &mut http,
+            &at_sync(
+                "ticket_comments_backfill",
+                again.next_cursor.as_deref(),
+                later + 3600,
+            ),
+        )
+        .unwrap();
+    assert!(next_sync.done && next_sync.requests == 0);
+    assert!(connector
+        .storage()
+        .list_keys(&format!("comment-backfill/{NOW}/"))
+        .unwrap()
+        .is_empty());
+    assert!(!connector
+        .storage()
+        .list_keys(&format!("comment-backfill/{later}/"))
+        .unwrap()
+        .is_empty());
+    assert!(http.finished());
+}
+
+#[test]
+fn comment_events_carry_changes_and_only_the_wanted_events_are_kept() {
+    let mut connector = connector(json!({}));
+    let mut http = ScriptedHttp::default();
+    let cursor = format!(r#"{{"v":1,"phase":"time","start":{START}}}"#);
+    let events = json!({"ticket_events": [event(1, 3, START + 5, 5, true),
+        {"id": 2, "ticket_id": 3, "timestamp": START + 6, "child_events": [{"id": 9, "event_type": "Change", "priority": "urgent", "previous_value": "normal"}]},
+        {"id": 3, "ticket_id": 3, "timestamp": START + 6, "child_events": [{"id": 8, "event_type": "Notification", "body": "sent"}]}],
+        "end_time": START + 6, "end_of_stream": true, "count": 3});
+    http.expect(&format!("/api/v2/incremental/ticket_events.json?start_time={START}&include=comment_events&per_page=1000"), ok(&events.to_string()));
+    let bulk = fetch(&mut connector, &mut http, "ticket_comments", Some(&cursor));
+    assert_eq!(
+        ids(&bulk),
+        vec![1, 2],
+        "events without a comment or a change are dropped"
+    );
     assert!(bulk.done);
     assert_eq!(
         cursor_json(&bulk),
-        json!({"v": 1, "phase": "time", "start": START + 6, "seen": [[2, START + 6]]})
+        json!({"v": 1, "phase": "time", "start": START + 6, "seen": [[2, START + 6], [3, START + 6]]})
     );
+    let change = connector
+        .map_record("ticket_comments", &bulk.records[1])
+        .unwrap();
+    assert_eq!(change.len(), 1);
+    assert_eq!(change[0].kind, "change");
+    assert!(http.finished());
+}
+
+/// Headers of a response under rate limits.
+fn limited(account_left: u32, exports_left: Option<u32>) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("X-Rate-Limit", "700".to_owned()),
+        ("X-Rate-Limit-Remaining", account_left.to_string()),
+        ("ratelimit-reset", "20".to_owned()),
+    ];
+    if let Some(left) = exports_left {
+        headers.push((
+            "zendesk-ratelimit-incremental-exports",
+            format!("total=10; remaining={left}; resets=20"),
+        ));
+    }
+    headers
+}
+
+fn limited_ok(
+    body: &str,
+    account_left: u32,
+    exports_left: Option<u32>,
+) -> zendesk_connector::api::HttpResponse {
+    let headers = limited(account_left, exports_left);
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    response(200, body, &refs)
+}
+
+#[test]
+fn a_rate_limited_first_import_splits_the_comment_history_between_the_budgets() {
+    let mut connector = connector(json!({}));
+    let mut http = ScriptedHttp::default();
+    // 2000 tickets created evenly over the window, each updated at once.
+    let spacing = (CAP - START) / 2000;
+    let created = |i: u64| START + i * spacing;
+    let results = |range: std::ops::Range<u64>| -> Vec<Value> {
+        range
+            .map(|i| {
+                ticket(
+                    i + 1,
+                    created(i),
+                    json!({"created_at": at(created(i)), "updated_at": at(created(i))}),
+                )
+            })
+            .collect()
+    };
+    http.expect("search/export.json?query=type%3Aticket%20status%3Csolved", limited_ok(r#"{"results":[],"meta":{"has_more":false}}"#, 690, None))
+        .expect("search/export.json?query=type%3Aticket%20updated%3E%3D2025-10-02&filter%5Btype%5D=ticket&page%5Bsize%5D=1000", limited_ok(&json!({"results": results(0..1000), "meta": {"has_more": true, "after_cursor": "S1"}}).to_string(), 689, None))
+        .expect("page%5Bafter%5D=S1", limited_ok(&json!({"results": results(1000..2000), "meta": {"has_more": false}}).to_string(), 688, None));
+    let mut cursor = None;
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        let page = fetch(&mut connector, &mut http, "tickets", cursor.as_deref());
+        cursor = page.next_cursor.clone();
+        pages.push(page);
+    }
+    assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 2000);
+    let resume = NOW - 600;
+    assert_eq!(
+        pages[0].requests, 2,
+        "the older unsolved tickets, then the sweep"
+    );
+    assert_eq!(
+        cursor_json(&pages[1]),
+        json!({"v": 1, "phase": "time", "start": resume}),
+        "after the search sweep, the export takes over a margin before it began"
+    );
+
+    // The export's last page: the split is planned, after one probe.
+    http.expect(
+        &format!("cursor.json?start_time={resume}&"),
+        limited_ok(
+            r#"{"tickets":[],"after_cursor":"E","end_of_stream":true}"#,
+            687,
+            Some(0),
+        ),
+    );
+    let last = fetch(&mut connector, &mut http, "tickets", cursor.as_deref());
+    assert!(!last.done);
+    let probe = cursor_json(&last);
+    assert_eq!(probe["phase"], "probe");
+    assert_eq!(probe["resume"], json!({"phase": "after", "after": "E"}));
+    let probe_at = probe["at"].as_u64().unwrap();
+    assert!(probe_at > START && probe_at < CAP, "{probe_at}");
+
+    // Twice the events per ticket that were assumed: the split moves later.
+    let activity = 125;
+    let span = activity * spacing;
+    let events: Vec<Value> = (0..1000u64)
+        .map(|i| json!({"id": i + 1, "ticket_id": 1, "timestamp": probe_at + i * span / 1000, "child_events": []}))
+        .collect();
+    http.expect(
+        &format!("/api/v2/incremental/ticket_events.json?start_time={probe_at}&per_page=1000"),
+        limited_ok(
+            &json!({"ticket_events": events, "end_time": probe_at + span, "end_of_stream": false})
+                .to_string(),
+            686,
+            Some(0),
+        ),
+    );
+    let settled = fetch(
+        &mut connector,
+        &mut http,
+        "tickets",
+        last.next_cursor.as_deref(),
+    );
+    assert!(settled.done && settled.records.is_empty());
+    assert_eq!(
+        cursor_json(&settled),
+        json!({"v": 1, "phase": "after", "after": "E"})
+    );
+    let split: Value =
+        serde_json::from_slice(&connector.storage().get("comment-split").unwrap().unwrap())
+            .unwrap();
+    let start = split["start"].as_u64().unwrap();
+    assert!(start > probe_at && start < CAP, "{start} after {probe_at}");
+    assert_eq!(split["marked"], true);
+
+    // The bulk export starts at the split; the tickets created before it are
+    // marked, and only those.
+    http.expect(
+        &format!("ticket_events.json?start_time={start}&include=comment_events"),
+        ok(r#"{"ticket_events":[],"end_of_stream":true}"#),
+    );
+    assert!(fetch(&mut connector, &mut http, "ticket_comments", None).done);
+    let mut marks = zendesk_connector::state::marks::Marks::new(format!("comment-backfill/{NOW}"));
+    for i in 0..2000 {
+        assert_eq!(
+            marks.is_marked(connector.storage(), i + 1).unwrap(),
+            created(i) < start,
+            "ticket {}",
+            i + 1
+        );
+    }
+
+    // Per ticket, ten tickets at a time; the comments from the split on are
+    // the bulk's; a page stops when the account budget is down to the
+    // host's reserve.
+    for i in 0..10u64 {
+        let comments = [comment(100 + i, created(i)), comment(200 + i, start)];
+        http.expect(
+            &format!("/api/v2/tickets/{}/comments.json", i + 1),
+            limited_ok(&comments_page(&comments, None), 79 - i as u32, None),
+        );
+    }
+    let page = fetch(&mut connector, &mut http, "ticket_comments_backfill", None);
+    assert_eq!((page.requests, page.records.len()), (10, 10));
+    assert!(!page.done);
+    assert_eq!(
+        cursor_json(&page),
+        json!({"v": 1, "phase": "queue", "generation": NOW, "next": 11, "sync": NOW})
+    );
+    assert!(http.finished());
+}
+
+#[test]
+fn per_ticket_batches_keep_ticket_order_through_long_tickets_and_errors() {
+    let mut connector = connector(json!({}));
+    let storage = connector.storage();
+    storage
+        .set(
+            "comment-split",
+            format!(r#"{{"start":{START},"marked":true}}"#).as_bytes(),
+        )
+        .unwrap();
+    let mut pending =
+        zendesk_connector::state::marks::Marks::new(format!("comment-backfill/{NOW}"));
+    for id in [1, 2, 3] {
+        pending.set(storage, id, true).unwrap();
+    }
+    pending.flush(storage).unwrap();
+    let mut http = ScriptedHttp::default();
+    let old = |id| comment(id, START - 100);
+    // Ticket 1 has a second page: the answers for 2 and 3 are dropped and
+    // asked again after it; 3 is then rate limited.
+    http.expect(
+        "/tickets/1/comments.json?page%5Bsize%5D=100",
+        ok(&comments_page(&[old(10)], Some("A"))),
+    )
+    .expect(
+        "/tickets/2/comments.json",
+        ok(&comments_page(&[old(20)], None)),
+    )
+    .expect(
+        "/tickets/3/comments.json",
+        ok(&comments_page(&[old(30)], None)),
+    )
+    .expect(
+        "/tickets/1/comments.json?page%5Bsize%5D=100&page%5Bafter%5D=A",
+        ok(&comments_page(&[old(11)], None)),
+    )
+    .expect(
+        "/tickets/2/comments.json",
+        ok(&comments_page(&[old(20)], None)),
+    )
+    .expect(
+        "/tickets/3/comments.json",
+        response(429, "", &[("Retry-After", "7")]),
+    );
+    let page = fetch(&mut connector, &mut http, "ticket_comments_backfill", None);
+    assert_eq!(page.requests, 6);
+    let comments: Vec<u64> = page
+        .records
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r).unwrap()["child_events"][0]["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(comments, vec![10, 11, 20]);
+    assert_eq!(
+        cursor_json(&page),
+        json!({"v": 1, "phase": "queue", "generation": NOW, "next": 3, "sync": NOW})
+    );
+    http.expect(
+        "/tickets/3/comments.json",
+        response(429, "", &[("Retry-After", "7")]),
+    );
+    let error = connector
+        .fetch_page(
+            &mut http,
+            &request("ticket_comments_backfill", page.next_cursor.as_deref(), NOW),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ConnectorError::RateLimited(ref r) if r.retry_after_ms == 7000),
+        "{error:?}"
+    );
+    http.expect(
+        "/tickets/3/comments.json",
+        ok(&comments_page(&[old(30)], None)),
+    );
+    let last = fetch(
+        &mut connector,
+        &mut http,
+        "ticket_comments_backfill",
+        page.next_cursor.as_deref(),
+    );
+    assert_eq!((last.records.len(), last.done), (1, true));
     assert!(http.finished());
 }
 
@@ -434,8 +815,7 @@ fn customer_comment_and_brand_filters() {
     let admin = 369_537_351_454u64;
     let brand2 = 360_002_143_133u64;
 
-    http.expect("search/export.json", ok(r#"{"results":[],"meta":{"has_more":false}}"#))
-        .expect("ticket_events.json", ok(&json!({"ticket_events": [event(1, 100, START + 1, customer, true), event(2, 101, START + 2, admin, true)], "end_time": START + 2, "end_of_stream": true}).to_string()));
+    http.expect("ticket_events.json", ok(&json!({"ticket_events": [event(1, 100, START + 1, customer, true), event(2, 101, START + 2, admin, true)], "end_time": START + 2, "end_of_stream": true}).to_string()));
     let events = fetch(&mut connector, &mut http, "ticket_comments", None);
     assert!(
         events.records.is_empty(),
@@ -694,6 +1074,7 @@ fn discover_lists_streams_for_the_config() {
     for name in [
         "tickets",
         "ticket_comments",
+        "ticket_comments_backfill",
         "users",
         "organizations",
         "ticket_fields",
@@ -724,13 +1105,23 @@ fn discover_lists_streams_for_the_config() {
         .find(|s| s.name == "ticket_comments")
         .unwrap();
     assert_eq!(comments.depends_on, vec!["users", "tickets"]);
+    assert_eq!(comments.record_kinds, vec!["message", "change"]);
+    let schema: Value = serde_json::from_str(&comments.json_schema).unwrap();
+    assert_eq!(schema["$defs"]["message"]["title"], "message");
+    assert_eq!(schema["$defs"]["change"]["title"], "change");
+    let backfill = streams
+        .iter()
+        .find(|s| s.name == "ticket_comments_backfill")
+        .unwrap();
+    assert_eq!(backfill.depends_on, vec!["users", "tickets"]);
+    assert_eq!(backfill.record_kinds, vec!["message"]);
 
     let quiet = common::connector(json!({"import_comments": false}));
     assert!(quiet
         .discover()
         .unwrap()
         .iter()
-        .all(|s| s.name != "ticket_comments"));
+        .all(|s| !s.name.starts_with("ticket_comments")));
     assert!(matches!(
         NativeConnector::new(MemoryStorage::new()).discover(),
         Err(ConnectorError::Config(_))

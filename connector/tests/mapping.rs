@@ -338,13 +338,21 @@ fn with_audit_users(extra: Value) -> (NativeConnector<MemoryStorage>, Vec<String
     (connector, audits_as_events("audits", &recording["body"]))
 }
 
+/// The records of a kind.
+fn of_kind(records: Vec<NormalizedRecord>, kind: &str) -> Vec<NormalizedRecord> {
+    records.into_iter().filter(|r| r.kind == kind).collect()
+}
+
 #[test]
 fn comments_become_messages_with_roles() {
     let (mut connector, events) = with_audit_users(json!({}));
-    let messages: Vec<NormalizedRecord> = events
-        .iter()
-        .flat_map(|e| map(&mut connector, "ticket_comments", e))
-        .collect();
+    let messages: Vec<NormalizedRecord> = of_kind(
+        events
+            .iter()
+            .flat_map(|e| map(&mut connector, "ticket_comments", e))
+            .collect(),
+        "message",
+    );
     let comment_events: usize = events
         .iter()
         .map(|e| {
@@ -378,10 +386,13 @@ fn comments_become_messages_with_roles() {
     assert_eq!(data(&messages[1])["visibility"], "internal");
 
     let (mut no_notes, events) = with_audit_users(json!({"include_internal_notes": false}));
-    let public: Vec<NormalizedRecord> = events
-        .iter()
-        .flat_map(|e| no_notes.map_record("ticket_comments", e).unwrap())
-        .collect();
+    let public: Vec<NormalizedRecord> = of_kind(
+        events
+            .iter()
+            .flat_map(|e| no_notes.map_record("ticket_comments", e).unwrap())
+            .collect(),
+        "message",
+    );
     assert_eq!(
         public.len(),
         messages
@@ -394,9 +405,75 @@ fn comments_become_messages_with_roles() {
     let (mut none, events) = with_audit_users(
         json!({"import_comments": false, "only_tickets_with_customer_comments": true}),
     );
-    assert!(events
+    assert!(events.iter().all(|e| none
+        .map_record("ticket_comments", e)
+        .unwrap()
         .iter()
-        .all(|e| none.map_record("ticket_comments", e).unwrap().is_empty()));
+        .all(|r| r.kind == "change")));
+}
+
+#[test]
+fn field_changes_become_change_records() {
+    let (mut connector, events) = with_audit_users(json!({}));
+    let changes = of_kind(
+        events
+            .iter()
+            .flat_map(|e| map(&mut connector, "ticket_comments", e))
+            .collect(),
+        "change",
+    );
+    let change_events = events
+        .iter()
+        .flat_map(|e| {
+            serde_json::from_str::<Value>(e).unwrap()["child_events"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .filter(|c| c["type"] == "Change")
+        .count();
+    assert_eq!(changes.len(), change_events);
+    let priority = changes.iter().find(|c| c.key == "21078977").unwrap();
+    assert_eq!(
+        data(priority),
+        json!({"id": "21078977", "conversation_id": "1", "field": "priority", "from": "normal", "to": "high",
+            "at": "2012-09-06T20:17:10Z", "author_id": "20014182"})
+    );
+    assert_eq!(priority.version.as_deref(), Some("2012-09-06T20:17:10Z"));
+    let tags = changes
+        .iter()
+        .map(data)
+        .find(|c| c["field"] == "tags" && c["from"].is_string())
+        .unwrap();
+    assert!(
+        !tags["to"].as_str().unwrap().contains('['),
+        "tags joined by spaces: {tags}"
+    );
+
+    // The events export names the field by a member of its own.
+    let exported = json!({"id": 5, "ticket_id": 42, "timestamp": 1_767_225_000, "updater_id": -1, "via": "Rule", "event_type": "Audit",
+    "child_events": [
+        {"id": 51, "via": "Rule", "via_reference_id": null, "status": "solved", "previous_value": "open", "event_type": "Change"},
+        {"id": 52, "via": "Rule", "via_reference_id": null, "priority": "urgent", "previous_value": null, "event_type": "Change"},
+        {"id": 53, "via": "Rule", "via_reference_id": null, "tags": ["vip", "billing"], "previous_value": ["billing"], "event_type": "Change"},
+        {"id": 54, "via": "Rule", "via_reference_id": null, "status": "solved", "event_type": "Create"}
+    ]});
+    let records = map(&mut connector, "ticket_comments", &exported.to_string());
+    let mapped: Vec<Value> = records.iter().map(data).collect();
+    assert_eq!(
+        mapped,
+        vec![
+            json!({"id": "51", "conversation_id": "42", "field": "status", "from": "open", "to": "solved", "at": "2025-12-31T23:50:00Z", "author_id": "-1"}),
+            json!({"id": "52", "conversation_id": "42", "field": "priority", "from": null, "to": "urgent", "at": "2025-12-31T23:50:00Z", "author_id": "-1"}),
+            json!({"id": "53", "conversation_id": "42", "field": "tags", "from": "billing", "to": "vip billing", "at": "2025-12-31T23:50:00Z", "author_id": "-1"}),
+        ]
+    );
+    assert!(records.iter().all(|r| r.kind == "change" && !r.deleted));
+    // The per-ticket comments carry no changes.
+    assert!(connector
+        .map_record("ticket_comments_backfill", &exported.to_string())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -404,7 +481,18 @@ fn authors_without_a_staff_entry_are_customers() {
     let mut connector = loaded(json!({}));
     let recorded = json("go-zendesk/GET/ticket_audits.json");
     let events = audits_as_events("go-zendesk", &recorded);
-    let messages = map(&mut connector, "ticket_comments", &events[0]);
+    let records = map(&mut connector, "ticket_comments", &events[0]);
+    assert_eq!(records.len(), 2);
+    let change = data(&records[1]);
+    assert_eq!(
+        (
+            change["field"].as_str(),
+            change["from"].as_str(),
+            change["to"].as_str()
+        ),
+        (Some("status"), Some("new"), Some("open"))
+    );
+    let messages = of_kind(records, "message");
     assert_eq!(messages.len(), 1, "the Change event is not a message");
     let message = data_of(&messages);
     assert_eq!(message["author_id"], "5246746", "the audit's author");
@@ -457,7 +545,7 @@ fn chat_transcripts_become_one_message_per_line() {
     let messages = map(&mut connector, "ticket_comments", &event.to_string());
     assert_eq!(messages.len(), 7);
     let lines: Vec<Value> = messages.iter().map(data).collect();
-    assert_eq!(messages[1].key, "555:2");
+    assert_eq!(messages[1].key, "555-2");
     assert_eq!(lines[1]["author_name"], "Jane Customer");
     assert_eq!(lines[1]["author_role"], "customer");
     assert_eq!(lines[1]["body"], "Hello, my order is late");
@@ -478,6 +566,24 @@ fn chat_transcripts_become_one_message_per_line() {
     assert!(lines.iter().all(|l| l["comment_id"] == "555"
         && l["conversation_id"] == "99"
         && l["html_body"].is_null()));
+
+    // Ticket events name the channel (`"via": "Chat"`); no header line.
+    let event = json!({"id": 11, "ticket_id": 98, "timestamp": 1_709_287_400, "updater_id": 369531345753u64, "via": "Chat",
+        "child_events": [{"id": 557, "event_type": "Comment", "author_id": 369531345753u64, "public": true, "via": "Chat",
+        "body": "(9:15:02 AM) Visitor 42: Is it shipped?\n(9:15:40 AM) nukosuke: Yes, today."}]});
+    let lines: Vec<Value> = map(&mut connector, "ticket_comments", &event.to_string())
+        .iter()
+        .map(data)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (
+            lines[0]["author_role"].as_str(),
+            lines[1]["author_role"].as_str()
+        ),
+        (Some("customer"), Some("agent"))
+    );
+    assert_eq!(lines[0]["channel"], "chat");
 
     let plain = json!({"ticket_id": 99, "child_events": [{"id": 556, "type": "Comment", "author_id": 1, "body": "no transcript here", "via": {"channel": "chat"}}]});
     assert_eq!(

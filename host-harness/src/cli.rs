@@ -72,7 +72,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show each stream's cursor, last sync, record counts and last error.
     Status(ConnectionArgs),
-    /// Write a stream's normalized records as JSON Lines.
+    /// Write a stream's normalized records, or one document per ticket
+    /// (`--documents`), as JSON Lines.
     Export(ExportArgs),
     /// Run raw records (a JSON object, an array, or JSON Lines) through the
     /// connector's mapping and print the normalized records.
@@ -85,6 +86,60 @@ pub enum Command {
     /// Start a local Zendesk simulator and sync it into the database; needs
     /// no Zendesk account.
     Demo(DemoArgs),
+    /// The platform's customer list, and the matching of the connection's
+    /// organizations, people and tickets to it.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+    /// Support signals per matched customer: weekly volume, first reply and
+    /// resolution times, satisfaction, escalations.
+    Report(ReportArgs),
+}
+
+/// The `customers` commands.
+#[derive(Subcommand, Debug)]
+pub enum CustomersCommand {
+    /// Replace the customer list (one for the whole database) with a CSV or
+    /// JSON file of `id`, `name`, `domains`, then re-match the connections
+    /// matched before.
+    Import(CustomersImportArgs),
+    /// Match the connection's organizations to customers (by domain, then
+    /// by name), propagate to people and tickets, and print each
+    /// organization's outcome with its reason.
+    Match(CustomersMatchArgs),
+}
+
+/// Arguments of `customers import`.
+#[derive(Args, Debug)]
+pub struct CustomersImportArgs {
+    /// The customer list (CSV with a header row, or JSON).
+    pub file: PathBuf,
+    /// Also match this connection now (the list itself is shared).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `customers match`.
+#[derive(Args, Debug)]
+pub struct CustomersMatchArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Replace the connection's overrides with this file (CSV or JSON of
+    /// `organization`, `action` (pin or forbid), `customer`); without it the
+    /// stored overrides apply.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+}
+
+/// Arguments of `report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Also write the signals as a self-contained HTML page with charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Arguments of `sync`.
@@ -120,11 +175,40 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// The stream to export.
-    #[arg(long)]
-    pub stream: String,
+    #[arg(
+        long,
+        required_unless_present = "documents",
+        conflicts_with = "documents"
+    )]
+    pub stream: Option<String>,
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Export one document per ticket (the conversation, its properties,
+    /// requester, organization and customer) instead of a stream.
+    #[arg(long)]
+    pub documents: bool,
+    /// With --documents: put internal notes in the conversation.
+    #[arg(long, requires = "documents")]
+    pub internal_notes: bool,
+    /// With --documents: only tickets on which a customer commented.
+    #[arg(long, requires = "documents")]
+    pub only_customer_feedback: bool,
+    /// With --documents: only the N most recently updated tickets.
+    #[arg(long, requires = "documents", value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// Where `--out` sends an export: the file, or standard output.
+fn output(out: Option<&Path>) -> Result<Box<dyn std::io::Write>, ConnectorError> {
+    Ok(match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| {
+                ConnectorError::config("--out", format!("cannot create {}: {e}", path.display()))
+            })?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
 }
 
 /// Arguments of `demo`.
@@ -314,9 +398,23 @@ pub async fn sync_once(
     options: &SyncOptions,
 ) -> Result<SyncReport, ConnectorError> {
     let mut first = recipe.open().await?;
-    let streams = crate::sync::plan(&first.discover().await?, &options.streams)?;
+    let mut streams = crate::sync::plan(&first.discover().await?, &options.streams)?;
     drop(first);
     let store = RecordStore::new(recipe.settings.db.clone(), &recipe.settings.name);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
+    let skipped = crate::sync::not_due(&streams, options, last_synced, now);
+    for (name, last) in &skipped {
+        eprintln!(
+            "{name}: not due (last synced {} UTC; refreshed every {}s)",
+            crate::report::format_time(*last),
+            options.refresh_every[name].as_secs()
+        );
+    }
+    streams.retain(|s| !skipped.iter().any(|(name, _)| *name == s.name));
     Ok(crate::sync::run(
         recipe.clone().factory(),
         streams,
@@ -372,7 +470,9 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
         }
         Command::Sync(args) => {
             let recipe = Arc::new(context.recipe(&args.connection.config)?);
+            let (file, path) = ConnectionFile::load(&args.connection.config)?;
             let options = SyncOptions {
+                refresh_every: file.refresh_every(&path)?,
                 streams: args.streams.clone(),
                 keep_raw: !args.no_raw,
                 page_size: args.page_size,
@@ -400,21 +500,29 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
             let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
             print!("{}", crate::report::status(&store)?);
         }
+        Command::Export(args) if args.documents => {
+            let options = crate::platform::documents::DocumentOptions {
+                internal_notes: args.internal_notes,
+                only_customer_feedback: args.only_customer_feedback,
+                limit: args.limit,
+            };
+            let mut out = output(args.out.as_deref())?;
+            let count = crate::platform::export_documents(
+                &context.db,
+                &args.connection.config,
+                &options,
+                &mut out,
+            )?;
+            out.flush()
+                .map_err(|e| ConnectorError::Host(format!("cannot write the export: {e}")))?;
+            eprintln!("exported {count} ticket documents");
+        }
         Command::Export(args) => {
             let recipe = context.recipe(&args.connection.config)?;
             let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
-            let mut out: Box<dyn std::io::Write> = match &args.out {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).map_err(|e| {
-                        ConnectorError::config(
-                            "--out",
-                            format!("cannot create {}: {e}", path.display()),
-                        )
-                    })?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            };
-            let count = store.for_each_record(&args.stream, |kind, key, version, deleted, data| {
+            let stream = args.stream.unwrap_or_default();
+            let mut out = output(args.out.as_deref())?;
+            let count = store.for_each_record(&stream, |kind, key, version, deleted, data| {
                 writeln!(
                     out,
                     "{{\"kind\":{},\"key\":{},\"version\":{},\"deleted\":{deleted},\"data\":{data}}}",
@@ -425,7 +533,7 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
             })?;
             out.flush()
                 .map_err(|e| ConnectorError::Host(format!("cannot write the export: {e}")))?;
-            eprintln!("exported {count} records of stream {}", args.stream);
+            eprintln!("exported {count} records of stream {stream}");
         }
         Command::Remap(args) => {
             let recipe = context.recipe(&args.config)?;
@@ -448,7 +556,9 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
         Command::Disconnect(args) => {
             let (parsed, path) = ConnectionFile::load(&args.config)?;
             let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));
-            for (table, rows) in store.delete_connection()? {
+            let platform =
+                crate::platform::forget_connection(&context.db, &parsed.name_for(&path))?;
+            for (table, rows) in store.delete_connection()?.into_iter().chain(platform) {
                 println!("deleted {rows} rows from {table}");
             }
             println!(
@@ -463,6 +573,22 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
             );
         }
         Command::Demo(args) => crate::demo::run(&context, args.tickets).await?,
+        Command::Customers(CustomersCommand::Import(args)) => print!(
+            "{}",
+            crate::platform::import_customers(&context.db, &args.file, args.config.as_deref())?
+        ),
+        Command::Customers(CustomersCommand::Match(args)) => print!(
+            "{}",
+            crate::platform::match_customers(
+                &context.db,
+                &args.connection.config,
+                args.overrides.as_deref()
+            )?
+        ),
+        Command::Report(args) => print!(
+            "{}",
+            crate::platform::report(&context.db, &args.connection.config, args.html.as_deref())?
+        ),
     }
     Ok(())
 }

@@ -73,7 +73,9 @@ CREATE TABLE IF NOT EXISTS raw_records (
     UNIQUE (connection, stream, raw_id)
 );
 
--- The platform's customer list, shared by every connection of the database.
+-- The integration platform (`platform/`). The customer list is global: a
+-- platform has one list, shared by every connection of the database;
+-- `customers import` replaces it. Everything else is per connection.
 CREATE TABLE IF NOT EXISTS customers (
     id              TEXT PRIMARY KEY,
     name            TEXT NOT NULL,
@@ -87,43 +89,60 @@ CREATE TABLE IF NOT EXISTS customer_domains (
 );
 CREATE INDEX IF NOT EXISTS customer_domains_by_domain ON customer_domains (domain);
 
--- Overrides that pin or forbid a match, per connection.
+-- Overrides pin an organization to a customer or forbid a match
+-- (`customer_id = '*'`: any customer). `customers match --overrides FILE`
+-- replaces them; later runs keep applying them.
 CREATE TABLE IF NOT EXISTS customer_overrides (
     connection  TEXT NOT NULL,
     org_key     TEXT NOT NULL,
-    action      TEXT NOT NULL,
-    customer_id TEXT
+    action      TEXT NOT NULL CHECK (action IN ('pin', 'forbid')),
+    customer_id TEXT NOT NULL,
+    PRIMARY KEY (connection, org_key, action, customer_id)
 );
 
--- The matching's result per organization: matched, unmatched or ambiguous, with the reason.
+-- The matching's results, rewritten by every run (`customers match`, and
+-- before `report` and `export --documents`). One row per organization
+-- (`account` record), matched or not, with the reason.
 CREATE TABLE IF NOT EXISTS customer_matches (
     connection  TEXT NOT NULL,
     org_key     TEXT NOT NULL,
     org_name    TEXT,
-    status      TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('matched', 'unmatched', 'ambiguous')),
     customer_id TEXT,
-    method      TEXT,
-    reason      TEXT,
+    method      TEXT CHECK (method IN ('override', 'domain', 'domain+name', 'name')),
+    reason      TEXT NOT NULL,
     matched_at  INTEGER NOT NULL,
     PRIMARY KEY (connection, org_key)
 );
-
--- People and conversations of matched customers (propagated from organizations,
--- or from an end user's email domain).
+-- People (`person` records) with a customer: through their organization, or
+-- for end users without one, through their email's domain.
 CREATE TABLE IF NOT EXISTS customer_people (
     connection  TEXT NOT NULL,
     person_key  TEXT NOT NULL,
     customer_id TEXT NOT NULL,
-    via         TEXT NOT NULL,
+    via         TEXT NOT NULL CHECK (via IN ('organization', 'email_domain')),
     PRIMARY KEY (connection, person_key)
 );
+CREATE INDEX IF NOT EXISTS customer_people_by_customer ON customer_people (connection, customer_id);
+-- Tickets (`conversation` records) with a customer: the ticket's
+-- organization's, or when it has none, its requester's.
 CREATE TABLE IF NOT EXISTS customer_conversations (
     connection       TEXT NOT NULL,
     conversation_key TEXT NOT NULL,
     customer_id      TEXT NOT NULL,
-    via              TEXT NOT NULL,
+    via              TEXT NOT NULL CHECK (via IN ('organization', 'requester')),
     PRIMARY KEY (connection, conversation_key)
 );
+CREATE INDEX IF NOT EXISTS customer_conversations_by_customer
+    ON customer_conversations (connection, customer_id);
+-- Messages follow their ticket.
+CREATE VIEW IF NOT EXISTS customer_messages AS
+SELECT m.connection, m.key AS message_key, cc.conversation_key, cc.customer_id, m.data
+FROM records m
+JOIN customer_conversations cc
+  ON cc.connection = m.connection
+ AND cc.conversation_key = json_extract(m.data, '$.conversation_id')
+WHERE m.kind = 'message' AND m.deleted = 0;
 "#;
 
 /// A handle to the database, cheap to clone and shared by every connection

@@ -19,6 +19,7 @@ pub mod http_policy;
 pub mod kv;
 pub mod logs;
 pub mod outbound;
+pub mod platform;
 pub mod progress;
 pub mod report;
 pub mod secrets;

@@ -406,6 +406,8 @@ impl StreamWorker {
         };
         let mut page_size = self.options.page_size;
         let mut attempt = 0u32;
+        // The most requests a page of this stream has made.
+        let mut page_requests = 1u32;
         loop {
             let request = PageRequest {
                 stream: name.to_string(),
@@ -420,8 +422,10 @@ impl StreamWorker {
                 Ok(page) => {
                     attempt = 0;
                     stats.requests += u64::from(page.requests);
+                    page_requests = page_requests.max(page.requests);
                     let (done, next) = (page.done, page.next_cursor.clone());
-                    let pause = budget_pause(&page.budgets, self.options.budget_reserve);
+                    let pause =
+                        budget_pause_for(&page.budgets, self.options.budget_reserve, page_requests);
                     if pages.send(Fetched::Page(page)).await.is_err() || done {
                         return stats;
                     }
@@ -571,12 +575,26 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
 
 /// When a budget is down to its reserve, how long to wait for its reset.
 pub fn budget_pause(budgets: &[Budget], reserve: f64) -> Option<(Duration, String)> {
+    budget_pause_for(budgets, reserve, 1)
+}
+
+/// When what is left of a budget above its reserve cannot hold a page of
+/// `page_requests` requests and as much again (less one) for the streams it
+/// shares the budget with, how long to wait for its reset. A stream of many
+/// requests a page thus stops while the streams of a request a page can
+/// still go on (they go on down to the reserve).
+pub fn budget_pause_for(
+    budgets: &[Budget],
+    reserve: f64,
+    page_requests: u32,
+) -> Option<(Duration, String)> {
     budgets
         .iter()
         .filter_map(|b| {
             let (limit, remaining, reset) = (b.limit?, b.remaining?, b.reset_seconds?);
             let keep = (f64::from(limit) * reserve.clamp(0.0, 0.9)).ceil() as u32;
-            (remaining <= keep)
+            let room = page_requests.max(1).saturating_mul(2) - 1;
+            (remaining < keep.saturating_add(room))
                 .then(|| (Duration::from_secs(u64::from(reset.max(1))), b.name.clone()))
         })
         .max_by_key(|(wait, _)| *wait)
@@ -663,6 +681,21 @@ mod tests {
             reset_seconds: None,
         };
         assert_eq!(budget_pause(&[unknown], 0.1), None);
+
+        // A stream of 10-request pages stops while 10 are left above the
+        // reserve after its next page; one of single requests goes on to
+        // the reserve.
+        let account = |remaining| Budget {
+            name: "account".into(),
+            limit: Some(700),
+            remaining: Some(remaining),
+            reset_seconds: Some(30),
+        };
+        assert_eq!(budget_pause_for(&[account(89)], 0.1, 10), None);
+        assert!(budget_pause_for(&[account(88)], 0.1, 10).is_some());
+        assert_eq!(budget_pause_for(&[account(71)], 0.1, 1), None);
+        assert!(budget_pause_for(&[account(70)], 0.1, 1).is_some());
+        assert!(budget_pause_for(&[account(18)], 0.0, 10).is_some());
     }
 
     #[test]

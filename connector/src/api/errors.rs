@@ -128,7 +128,7 @@ fn auth_advice(auth: AuthSchemeId) -> &'static str {
 pub fn classify(response: &HttpResponse, context: &ErrorContext<'_>) -> ConnectorError {
     let status = response.status;
     let said = parse_envelope(&response.body)
-        .map(|e| format!(" Zendesk said: {}.", e.summary()))
+        .map(|e| format!(" Zendesk said: {}.", e.summary().trim_end_matches('.')))
         .unwrap_or_default();
     let what = context.what;
     let host = format!("{}.zendesk.com", context.subdomain);
@@ -313,6 +313,10 @@ mod tests {
             panic!("{forbidden:?}")
         };
         assert!(message.contains("light agents") && message.contains("restricted"));
+        assert!(
+            message.contains("this page. The"),
+            "one full stop: {message}"
+        );
 
         let ConnectorError::Config(fields) = classify(
             &response(

@@ -12,6 +12,9 @@ pub const DEFAULT_RETRY_AFTER_MS: u64 = 60_000;
 /// Name of the account-wide budget.
 pub const ACCOUNT: &str = "account";
 
+/// Name of the incremental exports' budget.
+pub const EXPORTS: &str = "incremental-exports";
+
 /// The leading whole number of a header value (`700, 700;w=60` gives 700).
 fn leading_number(value: &str) -> Option<u32> {
     let value = value.trim();
@@ -83,6 +86,27 @@ pub fn budgets(headers: &[(String, String)]) -> Vec<Budget> {
 /// Whether some budget says no request is left in its window.
 pub fn exhausted(budgets: &[Budget]) -> bool {
     budgets.iter().any(|b| b.remaining == Some(0))
+}
+
+/// Share of a budget a page that makes several requests leaves untouched:
+/// the host's default reserve for the account's other integrations.
+const RESERVE: f64 = 0.1;
+
+/// Whether some budget is down to [`RESERVE`] (at least one request), so
+/// that a page making several requests stops and lets the host pace it.
+pub fn low(budgets: &[Budget]) -> bool {
+    budgets.iter().any(|b| match (b.limit, b.remaining) {
+        (Some(limit), Some(remaining)) => {
+            f64::from(remaining) <= (f64::from(limit) * RESERVE).ceil().max(1.0)
+        }
+        (None, Some(remaining)) => remaining == 0,
+        _ => false,
+    })
+}
+
+/// The budget of this name.
+pub fn find<'a>(budgets: &'a [Budget], name: &str) -> Option<&'a Budget> {
+    budgets.iter().find(|b| b.name == name)
 }
 
 /// How long to wait after a 429: `Retry-After` (seconds), else the reset
@@ -216,5 +240,19 @@ mod tests {
             vec![budget("incremental-exports", Some(10), Some(0), Some(1))],
         );
         assert!(exhausted(&all));
+    }
+
+    #[test]
+    fn budgets_are_low_at_the_reserve() {
+        assert!(!low(&[budget("account", Some(700), Some(71), None)]));
+        assert!(low(&[budget("account", Some(700), Some(70), None)]));
+        assert!(!low(&[budget(EXPORTS, Some(10), Some(2), Some(5))]));
+        assert!(low(&[budget(EXPORTS, Some(10), Some(1), Some(5))]));
+        assert!(low(&[budget("x", None, Some(0), None)]));
+        assert!(!low(&[budget("x", None, Some(1), None)]));
+        assert_eq!(
+            find(&[budget(EXPORTS, Some(10), None, None)], EXPORTS).and_then(|b| b.limit),
+            Some(10)
+        );
     }
 }

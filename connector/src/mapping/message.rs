@@ -218,7 +218,7 @@ pub(super) fn map(
             .filter_map(|l| l.speaker)
             .collect();
         for (index, line) in lines.iter().enumerate() {
-            let key = format!("{comment_id}:{}", index + 1);
+            let key = format!("{comment_id}-{}", index + 1);
             let line_message = Message {
                 id: key.clone(),
                 author_id: None,

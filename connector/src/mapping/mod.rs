@@ -1,5 +1,5 @@
 //! `map-record`: raw Zendesk records to the platform-neutral model
-//! (`conversation`, `message`, `person`, `account`, `field`,
+//! (`conversation`, `message`, `change`, `person`, `account`, `field`,
 //! `satisfaction`, `tag`, `brand`, `group`), one file per kind. Mapping
 //! reads typed structs that borrow from the raw record and writes the
 //! output with serde; opaque values (custom field values, user and
@@ -7,6 +7,7 @@
 
 mod account;
 mod brand;
+mod change;
 mod conversation;
 mod field;
 mod group;
@@ -46,7 +47,12 @@ pub fn map_record(
 ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
     match stream {
         StreamName::Tickets => conversation::map(ctx, raw).map(|r| vec![r]),
-        StreamName::TicketComments => message::map(ctx, raw),
+        StreamName::TicketComments => {
+            let mut records = message::map(ctx, raw)?;
+            records.extend(change::map(raw)?);
+            Ok(records)
+        }
+        StreamName::TicketCommentsBackfill => message::map(ctx, raw),
         StreamName::Users => person::map(raw).map(|r| vec![r]),
         StreamName::Organizations => account::map(raw).map(|r| vec![r]),
         StreamName::TicketFields => field::map(raw).map(|r| vec![r]),
@@ -105,8 +111,49 @@ struct Ref<'a> {
     name: Option<&'a str>,
 }
 
+/// The channel code of a `via` display name, as ticket events send them
+/// (`Web form`, `Mail`, ...), when the name is a known one.
+fn channel_code(display: &str) -> Option<&'static str> {
+    const CODES: [(&str, &str); 14] = [
+        ("web form", "web"),
+        ("mail", "email"),
+        ("web service", "api"),
+        ("chat", "chat"),
+        ("chat transcript", "chat_transcript"),
+        ("native messaging", "native_messaging"),
+        ("messaging", "messaging"),
+        ("rule", "rule"),
+        ("closed ticket", "closed_ticket"),
+        ("ticket sharing", "ticket_sharing"),
+        ("voice", "voice"),
+        ("text", "sms"),
+        ("mobile sdk", "mobile_sdk"),
+        ("help center post", "help_center"),
+    ];
+    CODES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(display.trim()))
+        .map(|(_, code)| *code)
+}
+
+/// An unknown display name as a code: lower case, other characters `_`.
+fn slug(display: &str) -> String {
+    display
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// `via` as Zendesk sends it: an object `{channel, source: {rel}}` on
-/// tickets and comments, a plain string on ticket events.
+/// tickets and comments, a display name (`Web form`) on ticket events,
+/// read as the channel code (`web`).
 #[derive(Debug, Default)]
 struct Via<'a> {
     channel: Option<Text<'a>>,
@@ -132,16 +179,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Via<'a> {
                 f.write_str("a via object or string")
             }
 
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(Via {
-                    channel: Some(Text(Cow::Borrowed(text))),
-                    rel: None,
-                })
-            }
-
             fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                let channel = match channel_code(text) {
+                    Some(code) => Cow::Borrowed(code),
+                    None => Cow::Owned(slug(text)),
+                };
                 Ok(Via {
-                    channel: Some(Text(Cow::Owned(text.to_owned()))),
+                    channel: Some(Text(channel)),
                     rel: None,
                 })
             }
@@ -188,7 +232,11 @@ mod tests {
             (Some("rule"), Some("trigger"))
         );
         let text: Holder<'_> = serde_json::from_str(r#"{"via":"Web form"}"#).unwrap();
-        assert_eq!(text.via.unwrap().channel.as_deref(), Some("Web form"));
+        assert_eq!(text.via.unwrap().channel.as_deref(), Some("web"));
+        let chat: Holder<'_> = serde_json::from_str(r#"{"via":"Chat"}"#).unwrap();
+        assert_eq!(chat.via.unwrap().channel.as_deref(), Some("chat"));
+        let other: Holder<'_> = serde_json::from_str(r#"{"via":"Facebook Post"}"#).unwrap();
+        assert_eq!(other.via.unwrap().channel.as_deref(), Some("facebook_post"));
         let empty: Holder<'_> = serde_json::from_str(r#"{"via":{}}"#).unwrap();
         assert!(empty.via.unwrap().channel.is_none());
         let null: Holder<'_> = serde_json::from_str(r#"{"via":null}"#).unwrap();

@@ -19,18 +19,21 @@ pub const OTHER_BRAND: &str = "other-brand";
 /// A set of ticket ids loaded for one call, written back by [`Marks::flush`].
 #[derive(Debug)]
 pub struct Marks {
-    set: &'static str,
+    set: String,
     chunks: HashMap<u64, Vec<u8>>,
     dirty: BTreeSet<u64>,
+    /// The stored chunks' numbers, listed on the first scan.
+    stored: Option<BTreeSet<u64>>,
 }
 
 impl Marks {
     /// The set stored under `{set}/`, loaded lazily.
-    pub fn new(set: &'static str) -> Self {
+    pub fn new(set: impl Into<String>) -> Self {
         Marks {
-            set,
+            set: set.into(),
             chunks: HashMap::new(),
             dirty: BTreeSet::new(),
+            stored: None,
         }
     }
 
@@ -82,6 +85,41 @@ impl Marks {
         Ok(())
     }
 
+    /// The smallest marked ticket id at or after `from`.
+    pub fn next_marked(
+        &mut self,
+        storage: &dyn Storage,
+        from: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        if self.stored.is_none() {
+            let prefix = format!("{}/", self.set);
+            let numbers = storage
+                .list_keys(&prefix)?
+                .iter()
+                .filter_map(|k| k.strip_prefix(&prefix)?.parse().ok())
+                .collect();
+            self.stored = Some(numbers);
+        }
+        let mut chunks: BTreeSet<u64> = self.stored.clone().unwrap_or_default();
+        chunks.extend(self.chunks.keys());
+        for chunk in chunks.range(from / CHUNK_BITS..) {
+            let first = if *chunk == from / CHUNK_BITS {
+                from % CHUNK_BITS
+            } else {
+                0
+            };
+            let bits = self.chunk(storage, *chunk)?;
+            let found = (first..CHUNK_BITS).find(|bit| {
+                let byte = bits[(bit / 8) as usize];
+                byte != 0 && byte & (1 << (bit % 8)) != 0
+            });
+            if let Some(bit) = found {
+                return Ok(Some(chunk * CHUNK_BITS + bit));
+            }
+        }
+        Ok(None)
+    }
+
     /// Writes the changed chunks.
     pub fn flush(&mut self, storage: &dyn Storage) -> Result<(), StorageError> {
         for chunk in std::mem::take(&mut self.dirty) {
@@ -114,5 +152,30 @@ mod tests {
         assert!(again.is_marked(&storage, 40_000).unwrap());
         assert!(!again.is_marked(&storage, 2).unwrap());
         again.flush(&storage).unwrap();
+    }
+
+    #[test]
+    fn marked_ids_are_found_in_order_across_chunks() {
+        let storage = MemoryStorage::new();
+        let mut marks = Marks::new(CUSTOMER_COMMENTED);
+        for id in [7, 100_000, 4 * CHUNK_BITS + 1] {
+            marks.set(&storage, id, true).unwrap();
+        }
+        marks.flush(&storage).unwrap();
+        let mut scan = Marks::new(CUSTOMER_COMMENTED);
+        assert_eq!(scan.next_marked(&storage, 0).unwrap(), Some(7));
+        assert_eq!(scan.next_marked(&storage, 8).unwrap(), Some(100_000));
+        assert_eq!(
+            scan.next_marked(&storage, 100_001).unwrap(),
+            Some(4 * CHUNK_BITS + 1)
+        );
+        scan.set(&storage, 4 * CHUNK_BITS + 1, false).unwrap();
+        assert_eq!(scan.next_marked(&storage, 100_001).unwrap(), None);
+        scan.set(&storage, 40 * CHUNK_BITS, true).unwrap();
+        assert_eq!(
+            scan.next_marked(&storage, 100_001).unwrap(),
+            Some(40 * CHUNK_BITS),
+            "unflushed chunks count"
+        );
     }
 }

@@ -24,23 +24,41 @@ pub enum State {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
     },
-    /// Comments of unsolved tickets last updated before `start`, ticket by
-    /// ticket: the ids come from the search export, 100 at a time.
-    CommentBackfill {
-        /// Start of the history; later comments come from the events export.
-        start: u64,
+    /// The window's tickets from the search export (`updated>=` the day
+    /// before `since`), on the account budget, when the incremental export
+    /// budget is the first import's bottleneck; the export takes over at
+    /// `resume`, a margin before the sweep began (the search index lags).
+    Sweep {
+        /// Start of the history.
+        since: u64,
         /// The search export's next-page cursor.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        search_after: Option<String>,
-        /// Whether the search export has no more pages.
-        #[serde(default)]
-        search_done: bool,
-        /// Tickets whose comments are still to read, the current one first.
-        #[serde(default)]
-        queue: Vec<u64>,
+        after: Option<String>,
+        /// Where the incremental export resumes after the sweep.
+        resume: u64,
+    },
+    /// The first import's tickets are read: one page of the events export
+    /// from `at` measures how many events tickets have, to split the
+    /// comment history (`state::split`); then `resume`.
+    Probe {
+        /// Unix seconds.
+        at: u64,
+        /// The tickets stream's state after the probe.
+        resume: Box<State>,
+    },
+    /// Tickets whose comments made before the split are read one by one:
+    /// the pending sets from generation `generation`, ticket `next`, on.
+    Queue {
+        /// The pending set being read.
+        generation: u64,
+        /// The next ticket to read (the current one while `after` is set).
+        next: u64,
         /// The current ticket's next comments page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        page_after: Option<String>,
+        after: Option<String>,
+        /// The sync that wrote this cursor: handed back by a later sync, it
+        /// was committed, and the generations before `generation` are done.
+        sync: u64,
     },
     /// A cursor-based export, resumed from Zendesk's `after_cursor`.
     After {
@@ -121,12 +139,20 @@ mod tests {
                 start: 5,
                 after: Some("abc".into()),
             },
-            State::CommentBackfill {
-                start: 5,
-                search_after: None,
-                search_done: true,
-                queue: vec![3, 4],
-                page_after: Some("p".into()),
+            State::Sweep {
+                since: 5,
+                after: Some("abc".into()),
+                resume: 9,
+            },
+            State::Probe {
+                at: 7,
+                resume: Box::new(State::After { after: "C".into() }),
+            },
+            State::Queue {
+                generation: 4,
+                next: 3,
+                after: Some("p".into()),
+                sync: 9,
             },
             State::After {
                 after: "MTU3NjYxMzUzOS4wfHwxMzQ3NTMxNTA0fA==".into(),
@@ -159,6 +185,13 @@ mod tests {
                 seen: vec![(1, 7)]
             }),
             r#"{"v":1,"phase":"time","start":7,"seen":[[1,7]]}"#
+        );
+        assert_eq!(
+            encode(&State::Probe {
+                at: 7,
+                resume: Box::new(State::After { after: "C".into() })
+            }),
+            r#"{"v":1,"phase":"probe","at":7,"resume":{"phase":"after","after":"C"}}"#
         );
     }
 

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::backfill;
 use super::cursor::{self, State};
 use super::filter::{brand_ids, TicketFilter, TicketPeek};
 use super::StreamName;
@@ -22,11 +23,12 @@ use crate::api::{ratelimit, HttpRequestSpec, HttpResponse, Url};
 use crate::config::Config;
 use crate::state::catalog::{Catalogs, FieldDef, Named, Role, StaffMember};
 use crate::state::marks::{Marks, CUSTOMER_COMMENTED, OTHER_BRAND};
+use crate::state::split::{self, Plan, Rate, Rates, Scheme, Split, TicketLog};
 use crate::state::window;
 use crate::storage::Storage;
 use crate::text::Text;
 use crate::time;
-use crate::types::{ConnectorError, Page};
+use crate::types::{Budget, ConnectorError, Page};
 
 /// The one-minute exclusion of the incremental exports.
 pub const EXCLUSION_SECS: u64 = 60;
@@ -35,10 +37,14 @@ pub const EXCLUSION_SECS: u64 = 60;
 /// answered after they were offered.
 pub const RATINGS_LOOKBACK_SECS: u64 = 30 * 86_400;
 
+/// The search index's lag: after a search sweep of the window's tickets,
+/// the incremental export resumes this long before the sweep began.
+pub const SEARCH_LAG_SECS: u64 = 600;
+
 /// Largest page of the incremental and search exports.
 const EXPORT_MAX: u32 = 1000;
 /// Largest page of the list endpoints.
-const LIST_MAX: u32 = 100;
+pub(super) const LIST_MAX: u32 = 100;
 
 /// What a fetch works with.
 pub struct FetchContext<'a> {
@@ -60,11 +66,11 @@ impl FetchContext<'_> {
         self.sync_started_at.saturating_sub(EXCLUSION_SECS)
     }
 
-    fn size(&self, max: u32) -> u32 {
+    pub(super) fn size(&self, max: u32) -> u32 {
         self.page_size.unwrap_or(max).clamp(1, max)
     }
 
-    fn url(&self, path: &str) -> Url {
+    pub(super) fn url(&self, path: &str) -> Url {
         Url::new(&self.config.base_url(), path)
     }
 }
@@ -74,6 +80,9 @@ impl FetchContext<'_> {
 pub enum Step {
     /// Make this request, then call [`handle_response`].
     Request(PlannedRequest),
+    /// Make these requests at once, then call [`handle_all`] with the
+    /// responses in the same order.
+    Batch(Vec<PlannedRequest>),
     /// Nothing to request (the stream is caught up): this is the page.
     Finished(Page),
 }
@@ -85,8 +94,8 @@ pub struct PlannedRequest {
     pub http: HttpRequestSpec,
     /// What the request reads, for messages.
     pub what: String,
-    stream: StreamName,
-    state: State,
+    pub(super) stream: StreamName,
+    pub(super) state: State,
 }
 
 /// The search query for unsolved tickets last updated before `start`.
@@ -97,34 +106,43 @@ fn unsolved_before(start: u64) -> String {
     )
 }
 
+/// The search query for tickets updated since the day before `since` (the
+/// search compares days; a day early leaves no gap).
+fn updated_since(since: u64) -> String {
+    let day = time::format_rfc3339(since.saturating_sub(86_400) as i64);
+    format!("type:ticket updated>={}", &day[..10])
+}
+
 /// The first state of a stream that has no cursor yet.
 fn initial_state(ctx: &FetchContext<'_>, stream: StreamName) -> Result<State, ConnectorError> {
     let history = |start: u64| match (stream, ctx.config.max_tickets) {
         (StreamName::Tickets, None) => State::Backfill { start, after: None },
-        (StreamName::TicketComments, None) => State::CommentBackfill {
-            start,
-            search_after: None,
-            search_done: false,
-            queue: Vec::new(),
-            page_after: None,
-        },
         _ => State::Time {
             start,
             seen: Vec::new(),
         },
     };
     Ok(match stream {
-        StreamName::Tickets | StreamName::TicketComments => {
-            match window::stored_start(ctx.storage, ctx.config)? {
-                Some(start) => history(start),
-                None if ctx.config.max_tickets.is_some() => State::Anchor,
-                None => {
-                    let start = window::configured_start(ctx.config, ctx.sync_started_at);
-                    window::store(ctx.storage, ctx.config, start)?;
+        StreamName::TicketComments => match split::stored(ctx.storage)? {
+            Some(split) => State::Time {
+                start: split.start,
+                seen: Vec::new(),
+            },
+            // Comments before tickets (the customer filter, or a failed
+            // tickets stream): no split, the export starts at the window.
+            None => match window_start(ctx)? {
+                Some(start) => {
+                    undivided(ctx, start)?;
                     history(start)
                 }
-            }
-        }
+                None => State::Anchor,
+            },
+        },
+        StreamName::Tickets => match window_start(ctx)? {
+            Some(start) => history(start),
+            None => State::Anchor,
+        },
+        StreamName::TicketCommentsBackfill => backfill::initial(ctx),
         StreamName::Users | StreamName::Organizations => State::Time {
             start: 0,
             seen: Vec::new(),
@@ -142,6 +160,35 @@ fn initial_state(ctx: &FetchContext<'_>, stream: StreamName) -> Result<State, Co
             }
         }
     })
+}
+
+/// The first import's window start: stored, or resolved from the config
+/// and stored; none while `max_tickets` needs its anchor request.
+fn window_start(ctx: &FetchContext<'_>) -> Result<Option<u64>, ConnectorError> {
+    if let Some(start) = window::stored_start(ctx.storage, ctx.config)? {
+        return Ok(Some(start));
+    }
+    if ctx.config.max_tickets.is_some() {
+        return Ok(None);
+    }
+    let start = window::configured_start(ctx.config, ctx.sync_started_at);
+    window::store(ctx.storage, ctx.config, start)?;
+    Ok(Some(start))
+}
+
+/// Records that the comment history is not split: the events export starts
+/// at the window's start (`tickets` still marks the older tickets).
+fn undivided(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
+    if split::stored(ctx.storage)?.is_none() {
+        split::store(
+            ctx.storage,
+            Split {
+                start,
+                marked: false,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The path of a list stream.
@@ -174,6 +221,28 @@ fn time_export(stream: StreamName) -> Option<(&'static str, &'static str)> {
             Some(("/api/v2/incremental/ticket_events.json", "ticket_events"))
         }
         _ => None,
+    }
+}
+
+/// Requests one page of a stream may make while it yields records (more
+/// while steps yield none, see the driver).
+pub fn requests_per_page(stream: StreamName) -> u32 {
+    match stream {
+        StreamName::TicketCommentsBackfill => backfill::TICKETS_AT_ONCE as u32,
+        _ => 1,
+    }
+}
+
+/// Once per `fetch-page`, before its requests: the per-ticket queue
+/// forgets the pending sets a committed cursor has moved past.
+pub fn begin_page(
+    ctx: &FetchContext<'_>,
+    stream: StreamName,
+    cursor: Option<&str>,
+) -> Result<(), ConnectorError> {
+    match stream {
+        StreamName::TicketCommentsBackfill => backfill::begin(ctx, cursor),
+        _ => Ok(()),
     }
 }
 
@@ -238,47 +307,41 @@ fn plan(ctx: &FetchContext<'_>, stream: StreamName, state: State) -> Result<Step
             )
         }
         (
-            State::CommentBackfill {
-                start,
-                search_after,
-                search_done,
-                queue,
-                page_after,
+            State::Sweep {
+                since,
+                after,
+                resume: _,
             },
-            StreamName::TicketComments,
-        ) => match queue.first() {
-            Some(ticket) => {
-                let http = ctx
-                    .url(&format!("/api/v2/tickets/{ticket}/comments.json"))
-                    .param("page[size]", &list_size)
-                    .param_opt("page[after]", page_after.as_deref())
-                    .get();
-                (http, format!("the comments of ticket {ticket}"))
-            }
-            None if *search_done => {
-                return plan(
-                    ctx,
-                    stream,
-                    State::Time {
-                        start: *start,
-                        seen: Vec::new(),
-                    },
-                );
-            }
-            None => {
-                let http = ctx
-                    .url("/api/v2/search/export.json")
-                    .param("query", unsolved_before(*start))
-                    .param("filter[type]", "ticket")
-                    .param("page[size]", ctx.size(LIST_MAX).to_string())
-                    .param_opt("page[after]", search_after.as_deref())
-                    .get();
-                (
-                    http,
-                    "the search export of older unsolved tickets".to_owned(),
-                )
-            }
-        },
+            StreamName::Tickets,
+        ) => {
+            let http = ctx
+                .url("/api/v2/search/export.json")
+                .param("query", updated_since(*since))
+                .param("filter[type]", "ticket")
+                .param("page[size]", &export_size)
+                .param_opt("page[after]", after.as_deref())
+                .get();
+            (http, "the search export of the window's tickets".to_owned())
+        }
+        (State::Probe { at, .. }, StreamName::Tickets) => {
+            let http = ctx
+                .url("/api/v2/incremental/ticket_events.json")
+                .param("start_time", at.to_string())
+                .param("per_page", &export_size)
+                .get();
+            (http, "a page of the ticket events export".to_owned())
+        }
+        (
+            State::Queue {
+                generation,
+                next,
+                after,
+                ..
+            },
+            StreamName::TicketCommentsBackfill,
+        ) => {
+            return backfill::plan(ctx, *generation, *next, after.as_deref());
+        }
         (State::After { after }, _) if cursor_export(stream).is_some() => {
             let (path, key) = cursor_export(stream).expect("checked by the guard");
             let http = ctx
@@ -370,9 +433,10 @@ fn plan(ctx: &FetchContext<'_>, stream: StreamName, state: State) -> Result<Step
 }
 
 /// The top-level members of a JSON object body, borrowed.
-struct Body<'a> {
+pub(super) struct Body<'a> {
     members: HashMap<String, &'a RawValue>,
-    what: &'a str,
+    /// What the body answers, for messages.
+    pub(super) what: &'a str,
 }
 
 impl<'a> Body<'a> {
@@ -396,27 +460,32 @@ impl<'a> Body<'a> {
     }
 
     /// The items of a collection member, each a slice of the body.
-    fn items(&self, key: &str) -> Result<Vec<&'a RawValue>, ConnectorError> {
+    pub(super) fn items(&self, key: &str) -> Result<Vec<&'a RawValue>, ConnectorError> {
         Ok(self.get(key)?.unwrap_or_default())
     }
 
     /// Cursor pagination's `meta`.
-    fn meta(&self) -> Result<Option<Meta>, ConnectorError> {
+    pub(super) fn meta(&self) -> Result<Option<Meta>, ConnectorError> {
         self.get("meta")
     }
 }
 
 /// Cursor pagination's `meta`.
 #[derive(Debug, Deserialize)]
-struct Meta {
+pub(super) struct Meta {
+    /// Whether another page follows.
     #[serde(default)]
-    has_more: bool,
+    pub(super) has_more: bool,
+    /// The next page's cursor.
     #[serde(default)]
-    after_cursor: Option<String>,
+    pub(super) after_cursor: Option<String>,
 }
 
 /// Deserialises one item.
-fn peek<'a, T: Deserialize<'a>>(raw: &'a RawValue, what: &str) -> Result<T, ConnectorError> {
+pub(super) fn peek<'a, T: Deserialize<'a>>(
+    raw: &'a RawValue,
+    what: &str,
+) -> Result<T, ConnectorError> {
     serde_json::from_str(raw.get()).map_err(|e| errors::unreadable(what, &e))
 }
 
@@ -469,25 +538,57 @@ fn page_of(items: &[&RawValue], next: &State, done: bool) -> Page {
 
 /// Turns a response into a page. Non-success statuses become classified
 /// errors, except a comments page of a ticket deleted meanwhile (skipped)
-/// and an expired search-export cursor (the search restarts).
+/// and an expired search-export cursor (the search restarts). The caller
+/// reads the response's budgets.
 pub fn handle_response(
     ctx: &mut FetchContext<'_>,
     planned: &PlannedRequest,
     response: &HttpResponse,
 ) -> Result<Page, ConnectorError> {
-    let mut page = match handle(ctx, planned, response)? {
+    Ok(match handle(ctx, planned, response)? {
         Handled::Page(page) => page,
         Handled::Next(state) => Page {
             next_cursor: Some(cursor::encode(&state)),
             ..Page::default()
         },
-    };
-    page.budgets = ratelimit::budgets(&response.headers);
-    page.requests = 1;
-    Ok(page)
+    })
 }
 
-enum Handled {
+/// Handles the responses of a step's requests in order, into one page
+/// (none when no response was handled). A batch stops at the first response
+/// that leaves its item unfinished (another page of one ticket's comments:
+/// the later responses are dropped, to be requested again) or that fails:
+/// then the error comes too.
+pub fn handle_all(
+    ctx: &mut FetchContext<'_>,
+    planned: &[PlannedRequest],
+    responses: Vec<Result<HttpResponse, ConnectorError>>,
+) -> (Option<Page>, Option<ConnectorError>) {
+    let mut all: Option<Page> = None;
+    for (planned, response) in planned.iter().zip(responses) {
+        let page = match response.and_then(|r| handle_response(ctx, planned, &r)) {
+            Ok(page) => page,
+            Err(e) => return (all, Some(e)),
+        };
+        let unfinished = page
+            .next_cursor
+            .as_deref()
+            .and_then(|c| cursor::decode(planned.stream.as_str(), c).ok())
+            .is_some_and(|s| matches!(s, State::Queue { after: Some(_), .. }));
+        let all = all.get_or_insert_with(Page::default);
+        all.records.extend(page.records);
+        all.next_cursor = page.next_cursor;
+        all.done = page.done;
+        if unfinished || all.done {
+            break;
+        }
+    }
+    (all, None)
+}
+
+/// What a response gave.
+pub(super) enum Handled {
+    /// A page.
     Page(Page),
     /// No records; continue from this state.
     Next(State),
@@ -500,76 +601,51 @@ fn handle(
 ) -> Result<Handled, ConnectorError> {
     let status = response.status;
     if !(200..300).contains(&status) {
-        match &planned.state {
-            State::CommentBackfill {
-                start,
-                search_after,
-                search_done,
-                queue,
-                ..
-            } if !queue.is_empty() && status == 404 => {
-                return Ok(Handled::Next(State::CommentBackfill {
-                    start: *start,
-                    search_after: search_after.clone(),
-                    search_done: *search_done,
-                    queue: queue[1..].to_vec(),
-                    page_after: None,
-                }));
-            }
+        return match &planned.state {
+            State::Queue {
+                generation, next, ..
+            } if status == 404 => Ok(backfill::skipped(*generation, *next, ctx.sync_started_at)),
             State::Backfill {
                 start,
                 after: Some(_),
-            } if matches!(status, 400 | 422) => {
-                return Ok(Handled::Next(State::Backfill {
-                    start: *start,
-                    after: None,
-                }));
-            }
-            State::CommentBackfill {
-                start,
-                search_after: Some(_),
-                queue,
-                ..
-            } if queue.is_empty() && matches!(status, 400 | 422) => {
-                return Ok(Handled::Next(State::CommentBackfill {
-                    start: *start,
-                    search_after: None,
-                    search_done: false,
-                    queue: Vec::new(),
-                    page_after: None,
-                }));
-            }
+            } if matches!(status, 400 | 422) => Ok(Handled::Next(State::Backfill {
+                start: *start,
+                after: None,
+            })),
+            State::Sweep {
+                since,
+                after: Some(_),
+                resume,
+            } if matches!(status, 400 | 422) => Ok(Handled::Next(State::Sweep {
+                since: *since,
+                after: None,
+                resume: *resume,
+            })),
             _ => {
                 let context = ErrorContext {
                     subdomain: &ctx.config.subdomain,
                     auth: ctx.config.auth,
                     what: &planned.what,
                 };
-                return Err(errors::classify(response, &context));
+                Err(errors::classify(response, &context))
             }
-        }
+        };
     }
     let body = Body::parse(&response.body, &planned.what)?;
+    let budgets = ratelimit::budgets(&response.headers);
     let stream = planned.stream;
-    match &planned.state {
-        State::Anchor => anchor(ctx, &body),
-        State::Backfill { start, .. } => tickets_backfill(ctx, &body, *start),
-        State::CommentBackfill {
-            start,
-            search_after,
-            search_done,
-            queue,
-            page_after,
-        } => {
-            let position = CommentBackfill {
-                start: *start,
-                search_after: search_after.clone(),
-                search_done: *search_done,
-                queue: queue.clone(),
-                page_after: page_after.clone(),
-            };
-            comments_backfill(ctx, &body, position)
-        }
+    let handled = match &planned.state {
+        State::Anchor => anchor(ctx, stream, &body, &budgets),
+        State::Backfill { start, .. } => tickets_backfill(ctx, &body, *start, &budgets),
+        State::Sweep {
+            since,
+            after,
+            resume,
+        } => tickets_sweep(ctx, &body, *since, after.is_none(), *resume),
+        State::Probe { at, resume } => probe(ctx, &body, *at, resume, &budgets),
+        State::Queue {
+            generation, next, ..
+        } => backfill::page(ctx, &body, *generation, *next),
         State::After { .. } => cursor_export_page(ctx, stream, &body, None),
         State::Time { start, seen } if cursor_export(stream).is_some() => {
             cursor_export_page(ctx, stream, &body, Some((*start, seen)))
@@ -579,12 +655,23 @@ fn handle(
         State::Ratings { since, until, .. } => {
             ratings_page(&body, *since, until.unwrap_or(ctx.cap()))
         }
+    }?;
+    match handled {
+        Handled::Page(page) if page.done && stream == StreamName::Tickets => {
+            finish_sweep(ctx, page, &budgets)
+        }
+        handled => Ok(handled),
     }
 }
 
 /// The `max_tickets`-th most recently updated ticket's update time starts
 /// the history (0 when the account has fewer tickets).
-fn anchor(ctx: &mut FetchContext<'_>, body: &Body<'_>) -> Result<Handled, ConnectorError> {
+fn anchor(
+    ctx: &mut FetchContext<'_>,
+    stream: StreamName,
+    body: &Body<'_>,
+    budgets: &[Budget],
+) -> Result<Handled, ConnectorError> {
     let n = ctx.config.max_tickets.unwrap_or(1);
     let index = ((n - 1) % n.min(LIST_MAX)) as usize;
     let tickets = body.items("tickets")?;
@@ -592,18 +679,141 @@ fn anchor(ctx: &mut FetchContext<'_>, body: &Body<'_>) -> Result<Handled, Connec
         None => 0,
         Some(raw) => {
             let ticket: TicketPeek<'_> = peek(raw, body.what)?;
-            ticket
-                .updated_at
-                .as_deref()
-                .and_then(time::parse_rfc3339)
-                .map_or(0, |t| t.max(0) as u64)
+            seconds(ticket.updated_at.as_deref())
         }
     };
     window::store(ctx.storage, ctx.config, start)?;
+    if stream == StreamName::Tickets {
+        return Ok(Handled::Next(window_tickets(ctx, start, budgets)?));
+    }
+    undivided(ctx, start)?;
     Ok(Handled::Next(State::Time {
         start,
         seen: Vec::new(),
     }))
+}
+
+/// Whether comments are still to be imported and their history split.
+fn split_pending(ctx: &FetchContext<'_>) -> Result<bool, ConnectorError> {
+    Ok(ctx.config.import_comments && split::stored(ctx.storage)?.is_none())
+}
+
+/// Where the first import reads the window's tickets. From the search
+/// export (account budget) when Zendesk reports rate limits and the comment
+/// history is still to be split: then the incremental export's budget is
+/// left to the comments. Otherwise from the incremental export.
+fn window_tickets(
+    ctx: &FetchContext<'_>,
+    start: u64,
+    budgets: &[Budget],
+) -> Result<State, ConnectorError> {
+    let limited = ratelimit::find(budgets, ratelimit::ACCOUNT).is_some_and(|b| b.limit.is_some());
+    Ok(if limited && split_pending(ctx)? {
+        State::Sweep {
+            since: start,
+            after: None,
+            resume: ctx
+                .sync_started_at
+                .saturating_sub(SEARCH_LAG_SECS)
+                .max(start),
+        }
+    } else {
+        State::Time {
+            start,
+            seen: Vec::new(),
+        }
+    })
+}
+
+/// A ticket a page delivers, for the split of the comment history.
+struct Noted {
+    id: u64,
+    created: u64,
+    updated: u64,
+}
+
+impl Noted {
+    /// A live ticket with its creation time.
+    fn of(ticket: &TicketPeek<'_>) -> Option<Noted> {
+        if ticket.status.as_deref() == Some("deleted") {
+            return None;
+        }
+        let created = ticket.created_at.as_deref().and_then(time::parse_rfc3339)?;
+        Some(Noted {
+            id: ticket.id,
+            created: created.max(0) as u64,
+            updated: seconds(ticket.updated_at.as_deref()),
+        })
+    }
+}
+
+/// Notes the tickets of a page. During the first import every ticket is
+/// logged (to split the comment history); later, a ticket created before
+/// the split and seen for the first time is marked for the per-ticket
+/// comments.
+fn note_tickets(ctx: &FetchContext<'_>, tickets: &[Noted]) -> Result<(), ConnectorError> {
+    let Some(window) = window::stored_start(ctx.storage, ctx.config)? else {
+        return Ok(());
+    };
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let scheme = Scheme::load_or_create(ctx.storage, window, ctx.cap())?;
+    let mut log = TicketLog::default();
+    match split::stored(ctx.storage)? {
+        Some(Split {
+            start,
+            marked: true,
+        }) => {
+            let mut pending = Marks::new(split::pending(ctx.sync_started_at));
+            for t in tickets.iter().filter(|t| t.created < start) {
+                if !log.knows(ctx.storage, t.id)? {
+                    log.set(ctx.storage, &scheme, t.id, t.created, t.updated)?;
+                    pending.set(ctx.storage, t.id, true)?;
+                }
+            }
+            pending.flush(ctx.storage)?;
+        }
+        _ => {
+            for t in tickets {
+                log.set(ctx.storage, &scheme, t.id, t.created, t.updated)?;
+            }
+        }
+    }
+    log.flush(ctx.storage)?;
+    Ok(())
+}
+
+/// Tickets of a search-export page that the filters keep, noted.
+fn search_results<'a>(
+    ctx: &mut FetchContext<'_>,
+    body: &Body<'a>,
+) -> Result<Vec<&'a RawValue>, ConnectorError> {
+    refresh_for_tickets(ctx)?;
+    let mut filter = TicketFilter::new(ctx.config, ctx.catalogs)?;
+    let mut kept = Vec::new();
+    let mut noted = Vec::new();
+    for raw in body.items("results")? {
+        let ticket: TicketPeek<'_> = peek(raw, body.what)?;
+        if filter.keep(ctx.storage, ctx.catalogs, &ticket)? {
+            kept.push(raw);
+            noted.extend(Noted::of(&ticket));
+        }
+    }
+    filter.flush(ctx.storage)?;
+    note_tickets(ctx, &noted)?;
+    Ok(kept)
+}
+
+/// The search export's next page, if any.
+fn search_after(body: &Body<'_>) -> Result<Option<String>, ConnectorError> {
+    Ok(match body.meta()? {
+        Some(Meta {
+            has_more: true,
+            after_cursor: Some(after),
+        }) => Some(after),
+        _ => None,
+    })
 }
 
 /// Older unsolved tickets from the search export.
@@ -611,30 +821,43 @@ fn tickets_backfill(
     ctx: &mut FetchContext<'_>,
     body: &Body<'_>,
     start: u64,
+    budgets: &[Budget],
 ) -> Result<Handled, ConnectorError> {
-    refresh_for_tickets(ctx)?;
-    let mut filter = TicketFilter::new(ctx.config, ctx.catalogs)?;
-    let mut kept = Vec::new();
-    for raw in body.items("results")? {
-        let ticket: TicketPeek<'_> = peek(raw, body.what)?;
-        if filter.keep(ctx.storage, ctx.catalogs, &ticket)? {
-            kept.push(raw);
-        }
-    }
-    filter.flush(ctx.storage)?;
-    let meta = body.meta()?;
-    let next = match meta {
-        Some(Meta {
-            has_more: true,
-            after_cursor: Some(after),
-        }) => State::Backfill {
+    let kept = search_results(ctx, body)?;
+    let next = match search_after(body)? {
+        Some(after) => State::Backfill {
             start,
             after: Some(after),
         },
-        _ => State::Time {
-            start,
-            seen: Vec::new(),
+        None => window_tickets(ctx, start, budgets)?,
+    };
+    Ok(Handled::Page(page_of(&kept, &next, false)))
+}
+
+/// The window's tickets from the search export. A first page that holds
+/// them all (no more than a page: the export budget is no bottleneck)
+/// hands over to the incremental export from the window's start; else the
+/// sweep goes on and the export resumes at `resume`.
+fn tickets_sweep(
+    ctx: &mut FetchContext<'_>,
+    body: &Body<'_>,
+    since: u64,
+    first: bool,
+    resume: u64,
+) -> Result<Handled, ConnectorError> {
+    let kept = search_results(ctx, body)?;
+    let time = |start| State::Time {
+        start,
+        seen: Vec::new(),
+    };
+    let next = match search_after(body)? {
+        Some(after) => State::Sweep {
+            since,
+            after: Some(after),
+            resume,
         },
+        None if first => time(since),
+        None => time(resume),
     };
     Ok(Handled::Page(page_of(&kept, &next, false)))
 }
@@ -648,115 +871,139 @@ fn refresh_for_tickets(ctx: &mut FetchContext<'_>) -> Result<(), ConnectorError>
     Ok(())
 }
 
-/// Where the comment backfill is.
-struct CommentBackfill {
-    start: u64,
-    search_after: Option<String>,
-    search_done: bool,
-    queue: Vec<u64>,
-    page_after: Option<String>,
+/// The two budgets, when Zendesk reports both: the account budget as the
+/// per-ticket comments may use it.
+fn rates(budgets: &[Budget]) -> Option<Rates> {
+    let rate = |name| {
+        let budget = ratelimit::find(budgets, name)?;
+        Some(Rate {
+            per_minute: f64::from(budget.limit?.max(1)),
+            left: f64::from(budget.remaining.unwrap_or(0)),
+        })
+    };
+    let (account, export) = (rate(ratelimit::ACCOUNT)?, rate(ratelimit::EXPORTS)?);
+    Some(Rates {
+        // Export requests count against the account budget too.
+        account: Rate {
+            per_minute: (account.per_minute - export.per_minute).max(1.0),
+            ..account
+        },
+        export,
+    })
 }
 
-impl CommentBackfill {
-    fn into_state(self) -> State {
-        if self.queue.is_empty() && self.search_done {
-            return State::Time {
-                start: self.start,
-                seen: Vec::new(),
+/// The end of a sweep of the tickets. At the end of the first import's,
+/// the comment history is split: where splitting may pay, after one probe
+/// of the events export (the page then is not the last).
+fn finish_sweep(
+    ctx: &mut FetchContext<'_>,
+    mut page: Page,
+    budgets: &[Budget],
+) -> Result<Handled, ConnectorError> {
+    let start = match split::stored(ctx.storage)? {
+        Some(Split { marked: true, .. }) => return Ok(Handled::Page(page)),
+        Some(split) => split.start,
+        None => {
+            let Some(window) = window::stored_start(ctx.storage, ctx.config)? else {
+                return Ok(Handled::Page(page));
             };
+            if let (Some(at), Some(resume)) = (probe_at(ctx, budgets)?, page.next_cursor.as_deref())
+            {
+                let resume = cursor::decode(StreamName::Tickets.as_str(), resume)?;
+                page.done = false;
+                page.next_cursor = Some(cursor::encode(&State::Probe {
+                    at,
+                    resume: Box::new(resume),
+                }));
+                return Ok(Handled::Page(page));
+            }
+            window
         }
-        State::CommentBackfill {
-            start: self.start,
-            search_after: self.search_after,
-            search_done: self.search_done,
-            queue: self.queue,
-            page_after: self.page_after,
-        }
-    }
+    };
+    settle(ctx, start)?;
+    Ok(Handled::Page(page))
 }
 
-/// A comment as the per-ticket comments endpoint lists it.
-#[derive(Deserialize)]
-struct CommentPeek<'a> {
-    #[serde(default)]
-    author_id: Option<i64>,
-    #[serde(default, borrow)]
-    created_at: Option<Text<'a>>,
+/// Where to probe the events export before splitting: the best split at an
+/// assumed number of events per ticket, when that is not the window's start.
+fn probe_at(ctx: &FetchContext<'_>, budgets: &[Budget]) -> Result<Option<u64>, ConnectorError> {
+    let (Some(scheme), Some(rates), true) = (
+        Scheme::stored(ctx.storage)?,
+        rates(budgets),
+        ctx.config.import_comments,
+    ) else {
+        return Ok(None);
+    };
+    let plan = Plan::collect(ctx.storage, scheme)?;
+    let j = plan.best(split::PRIOR_EVENTS_PER_TICKET, rates);
+    Ok((j > 0).then(|| scheme.boundary(j)))
 }
 
-/// Comments of older unsolved tickets, one ticket at a time. Each comment
-/// becomes a one-comment pseudo-audit `{"ticket_id":N,"child_events":[..]}`
-/// (the comment itself is a slice of the body), the shape of the events
-/// export, so that both map alike. Only comments made before the history's
-/// start are kept: later ones come from the events export.
-fn comments_backfill(
+/// The probe: how many events the tickets have, from one page of the events
+/// export; then the split where both endpoints finish together.
+fn probe(
     ctx: &mut FetchContext<'_>,
     body: &Body<'_>,
-    mut position: CommentBackfill,
+    at: u64,
+    resume: &State,
+    budgets: &[Budget],
 ) -> Result<Handled, ConnectorError> {
-    let meta = body.meta()?;
-    let Some(&ticket) = position.queue.first() else {
-        // A search page: queue its tickets (other brands' tickets skipped).
-        ctx.catalogs.brands.refresh(ctx.storage, None)?;
-        let brands = brand_ids(ctx.config, ctx.catalogs)?;
-        for raw in body.items("results")? {
-            let found: TicketPeek<'_> = peek(raw, body.what)?;
-            if brands
-                .as_ref()
-                .is_none_or(|b| found.brand_id.is_some_and(|id| b.contains(&id)))
-            {
-                position.queue.push(found.id);
+    let window = window::stored_start(ctx.storage, ctx.config)?.unwrap_or(at);
+    let start = match (Scheme::stored(ctx.storage)?, rates(budgets)) {
+        (Some(scheme), Some(rates)) => {
+            let plan = Plan::collect(ctx.storage, scheme)?;
+            let events = body.items("ticket_events")?;
+            let mut counted = 0;
+            let mut last = at;
+            for raw in &events {
+                let event: TimedPeek<'_> = peek(raw, body.what)?;
+                let t = event.timestamp.unwrap_or(at);
+                if t <= scheme.to {
+                    counted += 1;
+                    last = last.max(t);
+                }
             }
+            let end_of_stream = body.get::<bool>("end_of_stream")?.unwrap_or(false);
+            let until = if counted == events.len() && !end_of_stream {
+                last
+            } else {
+                scheme.to
+            };
+            let per_ticket = plan
+                .calibrate(at, until, counted)
+                .unwrap_or(split::PRIOR_EVENTS_PER_TICKET);
+            scheme.boundary(plan.best(per_ticket, rates))
         }
-        match meta {
-            Some(Meta {
-                has_more: true,
-                after_cursor: Some(after),
-            }) => position.search_after = Some(after),
-            _ => position.search_done = true,
-        }
-        return Ok(Handled::Next(position.into_state()));
+        _ => window,
     };
-    let customer_filter = ctx.config.only_tickets_with_customer_comments;
-    if customer_filter {
-        ctx.catalogs.staff.refresh(ctx.storage, None)?;
-    }
-    let mut marks = Marks::new(CUSTOMER_COMMENTED);
-    let mut records = Vec::new();
-    for raw in body.items("comments")? {
-        let comment: CommentPeek<'_> = peek(raw, body.what)?;
-        if customer_filter && ctx.catalogs.role_of(comment.author_id) == Role::Customer {
-            marks.set(ctx.storage, ticket, true)?;
-        }
-        let before_start = comment
-            .created_at
-            .as_deref()
-            .and_then(time::parse_rfc3339)
-            .is_none_or(|t| t < position.start as i64);
-        if before_start && ctx.config.import_comments {
-            records.push(format!(
-                "{{\"ticket_id\":{ticket},\"child_events\":[{}]}}",
-                raw.get()
-            ));
-        }
-    }
-    marks.flush(ctx.storage)?;
-    match meta {
-        Some(Meta {
-            has_more: true,
-            after_cursor: Some(after),
-        }) => position.page_after = Some(after),
-        _ => {
-            position.queue.remove(0);
-            position.page_after = None;
-        }
-    }
-    let next = position.into_state();
+    settle(ctx, start)?;
     Ok(Handled::Page(Page {
-        records,
-        next_cursor: Some(cursor::encode(&next)),
+        next_cursor: Some(cursor::encode(resume)),
+        done: true,
         ..Page::default()
     }))
+}
+
+/// Stores the split and marks the tickets created before it.
+fn settle(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
+    split::store(
+        ctx.storage,
+        Split {
+            start,
+            marked: false,
+        },
+    )?;
+    if let Some(scheme) = Scheme::stored(ctx.storage)? {
+        split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
+    }
+    split::store(
+        ctx.storage,
+        Split {
+            start,
+            marked: true,
+        },
+    )?;
+    Ok(())
 }
 
 /// What boundaries need of a user.
@@ -796,6 +1043,7 @@ fn cursor_export_page(
         filter = Some(TicketFilter::new(ctx.config, ctx.catalogs)?);
     }
     let mut keep_ids = HashSet::new();
+    let mut noted = Vec::new();
     for raw in raws {
         if let Some(filter) = filter.as_mut() {
             let ticket: TicketPeek<'_> = peek(raw, body.what)?;
@@ -804,6 +1052,7 @@ fn cursor_export_page(
                 .unwrap_or_else(|| seconds(ticket.updated_at.as_deref()));
             if at <= cap && filter.keep(ctx.storage, ctx.catalogs, &ticket)? {
                 keep_ids.insert(ticket.id);
+                noted.extend(Noted::of(&ticket));
             }
             items.push(Stamped {
                 raw,
@@ -825,6 +1074,7 @@ fn cursor_export_page(
     }
     if let Some(mut filter) = filter {
         filter.flush(ctx.storage)?;
+        note_tickets(ctx, &noted)?;
     } else {
         apply_staff(ctx, staff_changes)?;
     }
@@ -933,6 +1183,11 @@ impl ChildPeek<'_> {
         let is = |t: &Option<Text<'_>>| matches!(t.as_deref(), Some("Comment" | "VoiceComment"));
         is(&self.kind) || is(&self.event_type)
     }
+
+    fn is_change(&self) -> bool {
+        let is = |t: &Option<Text<'_>>| t.as_deref() == Some("Change");
+        is(&self.kind) || is(&self.event_type)
+    }
 }
 
 /// A page of a time-based export (organizations, ticket events).
@@ -973,8 +1228,8 @@ fn time_export_page(
                     customer_commented.set(ctx.storage, ticket, true)?;
                 }
             }
-            let wanted = has_comment
-                && ctx.config.import_comments
+            let has_change = item.child_events.iter().any(ChildPeek::is_change);
+            let wanted = ((has_comment && ctx.config.import_comments) || has_change)
                 && !(brand_filter && other_brand.is_marked(ctx.storage, ticket)?);
             if wanted {
                 keep.insert(item.id);

@@ -23,6 +23,9 @@ pub struct TicketPeek<'a> {
     /// Last update by a person or rule.
     #[serde(default, borrow)]
     pub updated_at: Option<Text<'a>>,
+    /// Creation time.
+    #[serde(default, borrow)]
+    pub created_at: Option<Text<'a>>,
     /// The ticket's brand.
     #[serde(default)]
     pub brand_id: Option<u64>,

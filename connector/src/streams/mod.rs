@@ -2,9 +2,12 @@
 //! (`fetch-page` without I/O: [`fetch::next_request`] and
 //! [`fetch::handle_response`]).
 
+mod backfill;
 pub mod cursor;
 pub mod fetch;
 mod filter;
+
+use std::borrow::Cow;
 
 use crate::config::Config;
 use crate::types::{StreamInfo, SyncMode};
@@ -14,8 +17,11 @@ use crate::types::{StreamInfo, SyncMode};
 pub enum StreamName {
     /// Tickets, from the cursor-based incremental export.
     Tickets,
-    /// Comments, from the incremental ticket-events export.
+    /// Comments and field changes, from the incremental ticket-events
+    /// export.
     TicketComments,
+    /// Comments made before the events export's start, ticket by ticket.
+    TicketCommentsBackfill,
     /// Users, from the cursor-based incremental export.
     Users,
     /// Organizations, from the time-based incremental export.
@@ -34,7 +40,7 @@ pub enum StreamName {
 
 impl StreamName {
     /// Every stream, in a sensible sync order.
-    pub const ALL: [StreamName; 9] = [
+    pub const ALL: [StreamName; 10] = [
         StreamName::TicketFields,
         StreamName::Brands,
         StreamName::Groups,
@@ -42,6 +48,7 @@ impl StreamName {
         StreamName::Organizations,
         StreamName::Tickets,
         StreamName::TicketComments,
+        StreamName::TicketCommentsBackfill,
         StreamName::SatisfactionRatings,
         StreamName::Tags,
     ];
@@ -51,6 +58,7 @@ impl StreamName {
         match self {
             StreamName::Tickets => "tickets",
             StreamName::TicketComments => "ticket_comments",
+            StreamName::TicketCommentsBackfill => "ticket_comments_backfill",
             StreamName::Users => "users",
             StreamName::Organizations => "organizations",
             StreamName::TicketFields => "ticket_fields",
@@ -66,26 +74,36 @@ impl StreamName {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
-    /// The normalized record kind the stream maps to.
-    pub fn record_kind(self) -> &'static str {
+    /// The normalized record kinds the stream maps to.
+    pub fn record_kinds(self) -> &'static [&'static str] {
         match self {
-            StreamName::Tickets => "conversation",
-            StreamName::TicketComments => "message",
-            StreamName::Users => "person",
-            StreamName::Organizations => "account",
-            StreamName::TicketFields => "field",
-            StreamName::SatisfactionRatings => "satisfaction",
-            StreamName::Tags => "tag",
-            StreamName::Brands => "brand",
-            StreamName::Groups => "group",
+            StreamName::Tickets => &["conversation"],
+            StreamName::TicketComments => &["message", "change"],
+            StreamName::TicketCommentsBackfill => &["message"],
+            StreamName::Users => &["person"],
+            StreamName::Organizations => &["account"],
+            StreamName::TicketFields => &["field"],
+            StreamName::SatisfactionRatings => &["satisfaction"],
+            StreamName::Tags => &["tag"],
+            StreamName::Brands => &["brand"],
+            StreamName::Groups => &["group"],
         }
     }
 
-    /// JSON Schema of the normalized records' `data`.
-    pub fn json_schema(self) -> &'static str {
-        match self {
+    /// JSON Schema of the normalized records' `data`. A stream of several
+    /// kinds publishes one schema per kind under `$defs` (keyed by kind),
+    /// with their common members at the top.
+    pub fn json_schema(self) -> Cow<'static, str> {
+        const MESSAGE: &str = include_str!("../schemas/message.json");
+        Cow::Borrowed(match self {
             StreamName::Tickets => include_str!("../schemas/conversation.json"),
-            StreamName::TicketComments => include_str!("../schemas/message.json"),
+            StreamName::TicketComments => {
+                return Cow::Owned(format!(
+                    r##"{{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"ticket_comments","description":"Records of kind message (see $defs.message) and change (see $defs.change)","type":"object","required":["id","conversation_id"],"properties":{{"id":{{"type":"string"}},"conversation_id":{{"type":"string"}}}},"oneOf":[{{"$ref":"#/$defs/message"}},{{"$ref":"#/$defs/change"}}],"$defs":{{"message":{MESSAGE},"change":{}}}}}"##,
+                    include_str!("../schemas/change.json")
+                ))
+            }
+            StreamName::TicketCommentsBackfill => MESSAGE,
             StreamName::Users => include_str!("../schemas/person.json"),
             StreamName::Organizations => include_str!("../schemas/account.json"),
             StreamName::TicketFields => include_str!("../schemas/field.json"),
@@ -93,13 +111,14 @@ impl StreamName {
             StreamName::Tags => include_str!("../schemas/tag.json"),
             StreamName::Brands => include_str!("../schemas/brand.json"),
             StreamName::Groups => include_str!("../schemas/group.json"),
-        }
+        })
     }
 
     fn description(self) -> &'static str {
         match self {
             StreamName::Tickets => "Tickets (incremental cursor export), unsolved ones older than the history included; deleted tickets become tombstones",
-            StreamName::TicketComments => "Comments and internal notes, in bulk from the incremental ticket-events export; chat transcripts split into one message per line",
+            StreamName::TicketComments => "Comments and internal notes, in bulk from the incremental ticket-events export (chat transcripts split into one message per line), and field changes (status, priority, ...)",
+            StreamName::TicketCommentsBackfill => "Comments made before the events export's start, ticket by ticket, of the tickets created before it",
             StreamName::Users => "Users (incremental cursor export); deleted users become tombstones",
             StreamName::Organizations => "Organizations (incremental time-based export)",
             StreamName::TicketFields => "Ticket field definitions, whose titles and option labels key the tickets' custom fields",
@@ -123,7 +142,9 @@ impl StreamName {
             StreamName::Tickets | StreamName::Users | StreamName::Organizations => {
                 Some("updated_at")
             }
-            StreamName::TicketComments | StreamName::SatisfactionRatings => Some("created_at"),
+            StreamName::TicketComments
+            | StreamName::TicketCommentsBackfill
+            | StreamName::SatisfactionRatings => Some("created_at"),
             _ => None,
         }
     }
@@ -152,7 +173,9 @@ impl StreamName {
                 StreamName::Groups,
             ],
             StreamName::TicketComments if customer_filter => vec![StreamName::Users],
-            StreamName::TicketComments => vec![StreamName::Users, StreamName::Tickets],
+            StreamName::TicketComments | StreamName::TicketCommentsBackfill => {
+                vec![StreamName::Users, StreamName::Tickets]
+            }
             _ => Vec::new(),
         }
     }
@@ -160,9 +183,13 @@ impl StreamName {
     /// Whether the stream is read with this config: comments are skipped
     /// when neither messages nor the customer-comment filter need them.
     pub fn enabled(self, config: &Config) -> bool {
-        self != StreamName::TicketComments
-            || config.import_comments
-            || config.only_tickets_with_customer_comments
+        match self {
+            StreamName::TicketComments => {
+                config.import_comments || config.only_tickets_with_customer_comments
+            }
+            StreamName::TicketCommentsBackfill => config.import_comments,
+            _ => true,
+        }
     }
 }
 
@@ -174,8 +201,8 @@ pub fn discover(config: &Config) -> Vec<StreamInfo> {
         .map(|s| StreamInfo {
             name: s.as_str().to_owned(),
             description: s.description().to_owned(),
-            record_kinds: vec![s.record_kind().to_owned()],
-            json_schema: s.json_schema().to_owned(),
+            record_kinds: s.record_kinds().iter().map(|k| (*k).to_owned()).collect(),
+            json_schema: s.json_schema().into_owned(),
             primary_key: vec![s.primary_key().to_owned()],
             cursor_field: s.cursor_field().map(str::to_owned),
             sync_modes: vec![if s.is_full_refresh() {

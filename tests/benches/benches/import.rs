@@ -42,7 +42,9 @@ fn sim_config(tickets: usize, epoch: i64) -> SimConfig {
 fn serve(tickets: usize, epoch: i64) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sim = zendesk_sim::Simulator::start(sim_config(tickets, epoch)).await.unwrap();
+        let sim = zendesk_sim::Simulator::start(sim_config(tickets, epoch))
+            .await
+            .unwrap();
         sim.advance_time(120);
         let admin = sim.admin_credentials("acme");
         println!(
@@ -69,8 +71,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let tickets: usize = std::env::var("IMPORT_TICKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let runs: usize = std::env::var("IMPORT_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let tickets: usize = std::env::var("IMPORT_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = std::env::var("IMPORT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     if let Ok(epoch) = std::env::var("IMPORT_BENCH_SIM_EPOCH") {
         return serve(tickets, epoch.parse().unwrap());
     }
@@ -87,14 +95,20 @@ fn main() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let parts: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(parts[0], "READY", "the simulator did not start: {line}");
     let (addr, ca, email, token) = (parts[1], parts[2], parts[3], parts[4]);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let runtime = Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
+    let runtime =
+        Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
     let loaded = runtime.load(host_harness::cli::builtin_zendesk()).unwrap();
     let client = Arc::new(
         HttpsClient::new(NetworkOptions {
@@ -167,7 +181,14 @@ fn main() {
             .unwrap();
             let streams = sync::plan(&first.discover().await.unwrap(), &[]).unwrap();
             drop(first);
-            let report = sync::run(open, streams, RecordStore::new(db, "acme"), SyncOptions::default(), Arc::new(|_| {})).await;
+            let report = sync::run(
+                open,
+                streams,
+                RecordStore::new(db, "acme"),
+                SyncOptions::default(),
+                Arc::new(|_| {}),
+            )
+            .await;
             (report, started.elapsed())
         })
     };
@@ -184,7 +205,11 @@ fn main() {
             peak = peak_resident_bytes();
         }
         component_times.push(elapsed);
-        eprintln!("component run {run}: {} records in {:.2}s", report.records(), elapsed.as_secs_f64());
+        eprintln!(
+            "component run {run}: {} records in {:.2}s",
+            report.records(),
+            elapsed.as_secs_f64()
+        );
         eprint!("{}", host_harness::progress::summary(&report));
         for s in &report.streams {
             eprintln!(
@@ -199,7 +224,11 @@ fn main() {
         assert!(native.succeeded(), "{native:?}");
         assert_eq!(native.records(), report.records());
         native_times.push(native_elapsed);
-        eprintln!("native run {run}: {} records in {:.2}s", native.records(), native_elapsed.as_secs_f64());
+        eprintln!(
+            "native run {run}: {} records in {:.2}s",
+            native.records(),
+            native_elapsed.as_secs_f64()
+        );
         last = Some(report);
     }
     drop(child.stdin.take());
@@ -228,7 +257,10 @@ fn main() {
         component.as_secs_f64(),
         report.records() as f64 / component.as_secs_f64()
     );
-    println!("| peak memory of the host process (VmHWM) | {:.0} MiB | < 200 MiB |", peak as f64 / (1 << 20) as f64);
+    println!(
+        "| peak memory of the host process (VmHWM) | {:.0} MiB | < 200 MiB |",
+        peak as f64 / (1 << 20) as f64
+    );
     println!(
         "| API requests / minimum the endpoints allow | {requests} / {minimum} = {:.3} | ≤ 1.05 |",
         requests as f64 / minimum as f64

@@ -45,7 +45,11 @@ fn main() {
     let compile = median_per_op(5, 1, || {
         uncached.load(bytes).unwrap();
     });
-    row("compile the Zendesk component from scratch", format!("{:.1} ms", ms(compile)), "(~200 ms)");
+    row(
+        "compile the Zendesk component from scratch",
+        format!("{:.1} ms", ms(compile)),
+        "(~200 ms)",
+    );
 
     // Starting from the compile cache: a new engine, then the load.
     Runtime::new(Limits::default(), Some(cache.path().to_path_buf()))
@@ -57,7 +61,11 @@ fn main() {
         let loaded = runtime.load(bytes).unwrap();
         assert!(loaded.from_cache);
     });
-    row("start from the compile cache (engine + load)", format!("{:.2} ms", ms(start)), "< 5 ms");
+    row(
+        "start from the compile cache (engine + load)",
+        format!("{:.2} ms", ms(start)),
+        "< 5 ms",
+    );
 
     let runtime = Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap();
     let loaded = runtime.load(bytes).unwrap();
@@ -79,7 +87,11 @@ fn main() {
         samples.sort();
         samples[samples.len() / 2]
     });
-    row("new instance per connection (instantiate + spec)", format!("{:.1} µs", us(instance)), "< 100 µs");
+    row(
+        "new instance per connection (instantiate + spec)",
+        format!("{:.1} µs", us(instance)),
+        "< 100 µs",
+    );
 
     // Memory per idle, configured connection.
     let idle = rt.block_on(async {
@@ -87,9 +99,14 @@ fn main() {
         let mut connections = Vec::new();
         for i in 0..200 {
             connections.push(
-                Connection::open(&runtime, &loaded, client.clone(), settings(&format!("c{i}"), &db))
-                    .await
-                    .unwrap(),
+                Connection::open(
+                    &runtime,
+                    &loaded,
+                    client.clone(),
+                    settings(&format!("c{i}"), &db),
+                )
+                .await
+                .unwrap(),
             );
         }
         let after = resident_bytes();
@@ -97,17 +114,28 @@ fn main() {
         drop(connections);
         per
     });
-    row("memory per idle connection (RSS / 200)", format!("{:.2} MiB", idle as f64 / (1 << 20) as f64), "< 2 MiB");
+    row(
+        "memory per idle connection (RSS / 200)",
+        format!("{:.2} MiB", idle as f64 / (1 << 20) as f64),
+        "< 2 MiB",
+    );
 
     // map-record: component vs native, same record, same function.
     let ticket = ticket_2kb();
     let (component, native) = rt.block_on(async {
-        let mut connection = Connection::open(&runtime, &loaded, client.clone(), settings("map", &db))
-            .await
-            .unwrap();
+        let mut connection =
+            Connection::open(&runtime, &loaded, client.clone(), settings("map", &db))
+                .await
+                .unwrap();
         let mut native = NativeConnector::new(MemoryStorage::default());
         native
-            .configure(&settings("map", &db).config.to_string().replace("bench-token", "<secret>"), "api_token")
+            .configure(
+                &settings("map", &db)
+                    .config
+                    .to_string()
+                    .replace("bench-token", "<secret>"),
+                "api_token",
+            )
             .unwrap();
         // Same output both ways.
         let a = connection.map_record("tickets", &ticket).await.unwrap();
@@ -125,7 +153,11 @@ fn main() {
             component_samples.push(t.elapsed() / 500);
             let t = Instant::now();
             for _ in 0..500 {
-                std::hint::black_box(native.map_record("tickets", std::hint::black_box(&ticket)).unwrap());
+                std::hint::black_box(
+                    native
+                        .map_record("tickets", std::hint::black_box(&ticket))
+                        .unwrap(),
+                );
             }
             native_samples.push(t.elapsed() / 500);
         }
@@ -142,11 +174,23 @@ fn main() {
             tiny_samples.push(t.elapsed() / 500);
         }
         tiny_samples.sort();
-        row("map-record of a tiny tag record, component (call overhead)", format!("{:.2} µs", us(tiny_samples[15])), "");
+        row(
+            "map-record of a tiny tag record, component (call overhead)",
+            format!("{:.2} µs", us(tiny_samples[15])),
+            "",
+        );
         (component_samples[15], native_samples[15])
     });
-    row("map-record of a 2 KB ticket, component", format!("{:.1} µs", us(component)), "");
-    row("map-record of a 2 KB ticket, native", format!("{:.1} µs", us(native)), "");
+    row(
+        "map-record of a 2 KB ticket, component",
+        format!("{:.1} µs", us(component)),
+        "",
+    );
+    row(
+        "map-record of a 2 KB ticket, native",
+        format!("{:.1} µs", us(native)),
+        "",
+    );
     row(
         "ratio component / native",
         format!("{:.2}", component.as_secs_f64() / native.as_secs_f64()),

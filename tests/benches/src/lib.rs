@@ -41,7 +41,10 @@ pub fn ticket_2kb() -> String {
     .expect("the fixture is JSON");
     let mut ticket = fixture["ticket"].clone();
     let base = ticket.to_string().len();
-    let description = ticket["description"].as_str().unwrap_or_default().to_string();
+    let description = ticket["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let pad = 2048usize.saturating_sub(base);
     ticket["description"] = (description + &"x".repeat(pad)).into();
     ticket.to_string()

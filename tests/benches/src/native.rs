@@ -33,7 +33,10 @@ impl Storage for HostStorage {
         self.0.borrow_mut().delete(key).map_err(storage_error)
     }
 
-    fn list_keys(&self, prefix: &str) -> Result<Vec<String>, zendesk_connector::storage::StorageError> {
+    fn list_keys(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<String>, zendesk_connector::storage::StorageError> {
         self.0.borrow().list_keys(prefix).map_err(storage_error)
     }
 }
@@ -176,7 +179,8 @@ impl Source for NativeSource {
             sync_started_at: request.sync_started_at,
             page_size: request.page_size,
         };
-        let result = tokio::task::block_in_place(|| self.connector.fetch_page(&mut self.http, &request));
+        let result =
+            tokio::task::block_in_place(|| self.connector.fetch_page(&mut self.http, &request));
         async move {
             let page = result.map_err(convert)?;
             Ok(Page {

@@ -46,6 +46,8 @@ pub struct GroundTruth {
     pub organizations: KindTruth,
     /// Comments of every ticket.
     pub comments: KindTruth,
+    /// The ticket of each comment.
+    pub comment_tickets: BTreeMap<u64, u64>,
     /// Satisfaction ratings (offered or rated).
     pub satisfaction_ratings: KindTruth,
 }

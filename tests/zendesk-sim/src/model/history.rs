@@ -203,11 +203,20 @@ impl Account {
         } else {
             text::body(&mut d, voice, f.topic)
         };
+        // Half the high and urgent tickets with a reply were escalated: opened
+        // as normal, raised by the agent's first update.
+        let escalated =
+            n > 1 && matches!(f.priority, Some("high" | "urgent")) && ticket_id.is_multiple_of(2);
         if k == 0 {
+            let priority = if escalated {
+                Some("normal")
+            } else {
+                f.priority
+            };
             let mut created = vec![
                 ("subject", json!(f.subject)),
                 ("status", json!(initial.as_str())),
-                ("priority", json!(f.priority)),
+                ("priority", json!(priority)),
                 ("type", json!(f.kind)),
                 ("group_id", json!(self.groups[f.group].id.to_string())),
                 (
@@ -228,6 +237,14 @@ impl Account {
                     value,
                 });
             }
+        }
+        if k == 1 && escalated {
+            events.push(Event::Change {
+                id: event(13),
+                field: "priority",
+                value: json!(f.priority),
+                previous: json!("normal"),
+            });
         }
         if k == 1 && initial_tags(f, n).len() < f.tags.len() {
             events.push(Event::Change {

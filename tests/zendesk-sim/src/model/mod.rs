@@ -831,6 +831,7 @@ impl Account {
                     truth
                         .comments
                         .record(c.id, c.created_at, c.created_at, deleted);
+                    truth.comment_tickets.insert(c.id, id);
                 }
             }
         }

@@ -356,6 +356,92 @@ async fn ticket_events_carry_every_comment_once() {
 }
 
 #[tokio::test]
+async fn ticket_events_carry_field_changes_as_in_the_audits() {
+    let sim = start(small()).await;
+    let c = admin(&sim);
+    let (events, _, _) = walk_export_time(
+        &c,
+        "/api/v2/incremental/ticket_events.json?start_time=0&per_page=100",
+        "ticket_events",
+    )
+    .await;
+    // (ticket, child id) -> (field, value, previous value)
+    let mut changes = BTreeMap::new();
+    for e in &events {
+        for child in e["child_events"].as_array().unwrap() {
+            if child["event_type"] != "Change" {
+                continue;
+            }
+            // The export names the field by a member of its own.
+            let fields: Vec<&String> = child
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| {
+                    ![
+                        "id",
+                        "via",
+                        "via_reference_id",
+                        "previous_value",
+                        "event_type",
+                    ]
+                    .contains(&k.as_str())
+                })
+                .collect();
+            assert_eq!(fields.len(), 1, "{child}");
+            let field = fields[0].clone();
+            changes.insert(
+                (
+                    e["ticket_id"].as_u64().unwrap(),
+                    child["id"].as_u64().unwrap(),
+                ),
+                (
+                    field.clone(),
+                    child[&field].clone(),
+                    child["previous_value"].clone(),
+                ),
+            );
+        }
+    }
+    let escalations: Vec<_> = changes
+        .iter()
+        .filter(|(_, (field, to, from))| {
+            field == "priority" && from == "normal" && (to == "high" || to == "urgent")
+        })
+        .collect();
+    assert!(!escalations.is_empty(), "some tickets were escalated");
+    assert!(changes.values().any(|(field, _, _)| field == "status"));
+    // The audits of an escalated ticket hold the same change.
+    let (&(ticket, id), (_, to, _)) = escalations[0];
+    let audits = c
+        .json(&format!("/api/v2/tickets/{ticket}/audits.json"))
+        .await;
+    let same = audits["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["events"].as_array().unwrap())
+        .find(|event| event["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            same["type"].as_str(),
+            same["field_name"].as_str(),
+            same["previous_value"].as_str()
+        ),
+        (Some("Change"), Some("priority"), Some("normal"))
+    );
+    assert_eq!(&same["value"], to);
+    let ticket = c.json(&format!("/api/v2/tickets/{ticket}.json")).await;
+    assert_eq!(
+        &ticket["ticket"]["priority"], to,
+        "the ticket keeps the raised priority"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn comments_lists_page_with_cursors_and_hold_notes_and_chats() {
     let sim = start(small()).await;
     let c = admin(&sim);
