@@ -166,6 +166,7 @@ impl<S: Storage> NativeConnector<S> {
             let specs: Vec<HttpRequestSpec> = planned.iter().map(|p| p.http.clone()).collect();
             let before = page.requests;
             page.requests += specs.len() as u32;
+            let mut budgets = Vec::new();
             let responses = http
                 .send_many(&specs)
                 .into_iter()
@@ -179,10 +180,14 @@ impl<S: Storage> NativeConnector<S> {
                         };
                         classify_transport(&e, &context)
                     })?;
-                    ratelimit::merge(&mut page.budgets, ratelimit::budgets(&response.headers));
+                    ratelimit::merge_concurrent(
+                        &mut budgets,
+                        ratelimit::budgets(&response.headers),
+                    );
                     Ok(response)
                 })
                 .collect();
+            ratelimit::merge(&mut page.budgets, budgets);
             let (handled, failure) = fetch::handle_all(&mut ctx, &planned, responses);
             let progressed = before > 0 || handled.is_some();
             if let Some(handled) = handled {

@@ -441,7 +441,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     use zendesk_sim::RateLimits;
     // Zendesk's budgets, a simulated minute per second.
     let env = env(SimConfig {
-        tickets: 3000,
+        tickets: 6000,
         history_days: 60,
         rate_limits: Some(RateLimits {
             account_per_minute: 700,

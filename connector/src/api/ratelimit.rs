@@ -125,6 +125,21 @@ pub fn retry_after_ms(retry_after: Option<&str>, budgets: &[Budget]) -> u64 {
         .map_or(DEFAULT_RETRY_AFTER_MS, |s| u64::from(s.max(1)) * 1000)
 }
 
+/// Merges the budgets of responses to requests in flight together: what
+/// is left is the least any of them saw (they were answered in any order).
+pub fn merge_concurrent(into: &mut Vec<Budget>, other: Vec<Budget>) {
+    for budget in other {
+        match into.iter_mut().find(|b| b.name == budget.name) {
+            Some(existing) => {
+                if budget.remaining.unwrap_or(u32::MAX) < existing.remaining.unwrap_or(u32::MAX) {
+                    *existing = budget;
+                }
+            }
+            None => into.push(budget),
+        }
+    }
+}
+
 /// Merges the budgets of a later response into earlier ones (later wins).
 pub fn merge(into: &mut Vec<Budget>, later: Vec<Budget>) {
     for budget in later {
@@ -240,6 +255,20 @@ mod tests {
             vec![budget("incremental-exports", Some(10), Some(0), Some(1))],
         );
         assert!(exhausted(&all));
+    }
+
+    #[test]
+    fn concurrent_answers_keep_the_least_left() {
+        let mut batch = Vec::new();
+        for remaining in [40, 12, 31] {
+            merge_concurrent(
+                &mut batch,
+                vec![budget("account", Some(700), Some(remaining), Some(9))],
+            );
+        }
+        merge_concurrent(&mut batch, vec![budget(EXPORTS, Some(10), None, None)]);
+        assert_eq!(batch[0].remaining, Some(12));
+        assert_eq!(batch.len(), 2);
     }
 
     #[test]

@@ -635,7 +635,7 @@ fn handle(
     let budgets = ratelimit::budgets(&response.headers);
     let stream = planned.stream;
     let handled = match &planned.state {
-        State::Anchor => anchor(ctx, stream, &body, &budgets),
+        State::Anchor => anchor(ctx, stream, &body),
         State::Backfill { start, .. } => tickets_backfill(ctx, &body, *start, &budgets),
         State::Sweep {
             since,
@@ -670,7 +670,6 @@ fn anchor(
     ctx: &mut FetchContext<'_>,
     stream: StreamName,
     body: &Body<'_>,
-    budgets: &[Budget],
 ) -> Result<Handled, ConnectorError> {
     let n = ctx.config.max_tickets.unwrap_or(1);
     let index = ((n - 1) % n.min(LIST_MAX)) as usize;
@@ -683,10 +682,11 @@ fn anchor(
         }
     };
     window::store(ctx.storage, ctx.config, start)?;
-    if stream == StreamName::Tickets {
-        return Ok(Handled::Next(window_tickets(ctx, start, budgets)?));
+    // `max_tickets` keeps to the incremental export (its N is counted in
+    // the export's terms).
+    if stream == StreamName::TicketComments {
+        undivided(ctx, start)?;
     }
-    undivided(ctx, start)?;
     Ok(Handled::Next(State::Time {
         start,
         seen: Vec::new(),

@@ -9,7 +9,7 @@
 //!
 //! `RATE_TICKETS` (default 20000), `RATE_ACCOUNT` (requests a minute,
 //! default 700), `RATE_SCALE` (simulated seconds per real second, default
-//! 4: rate-limit headers count whole real seconds, so a larger scale
+//! 2: rate-limit headers count whole real seconds, so a larger scale
 //! coarsens every wait) and `RATE_RESERVE` (the host's reserve, default
 //! 0.1) change the run.
 
@@ -35,6 +35,9 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Pauses per (stream, reason): how many, and simulated minutes.
+type Pauses = BTreeMap<(String, String), (u32, f64)>;
 
 /// Export pages of `n` items, 1000 a page.
 fn pages(n: usize) -> u64 {
@@ -75,7 +78,7 @@ fn stored(db: &Database, key: &str) -> Value {
 fn main() {
     let tickets: usize = env("RATE_TICKETS", 20_000);
     let account: u32 = env("RATE_ACCOUNT", 700);
-    let scale: f64 = env("RATE_SCALE", 4.0);
+    let scale: f64 = env("RATE_SCALE", 2.0);
     let reserve: f64 = env("RATE_RESERVE", 0.1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -142,12 +145,16 @@ fn main() {
             budget_reserve: reserve,
             ..SyncOptions::default()
         };
-        // Pauses per stream and reason: (count, simulated minutes).
-        let pauses: Arc<Mutex<BTreeMap<(String, String), (u32, f64)>>> = Arc::default();
+        let pauses: Arc<Mutex<Pauses>> = Arc::default();
         let seen = pauses.clone();
         let progress = Arc::new(move |event| {
             if let Event::Paused { stream, wait, reason } = event {
-                let reason = reason.split(':').next().unwrap_or_default().to_owned();
+                // Keep what a 429 said; other reasons by kind.
+                let reason = if reason.starts_with("rate limited") {
+                    reason
+                } else {
+                    reason.split(':').next().unwrap_or_default().to_owned()
+                };
                 let mut pauses = seen.lock().unwrap();
                 let entry = pauses.entry((stream, reason)).or_insert((0, 0.0));
                 entry.0 += 1;
