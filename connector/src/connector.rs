@@ -13,6 +13,7 @@ use crate::spec;
 use crate::state::catalog::Catalogs;
 use crate::storage::Storage;
 use crate::streams::fetch::{self, FetchContext, Step};
+use crate::streams::progress;
 use crate::streams::{self, StreamName};
 use crate::types::{
     ConnectorError, ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo, Warning,
@@ -130,7 +131,29 @@ impl<S: Storage> NativeConnector<S> {
     /// a budget is down to the host's default reserve. When a later request
     /// fails, the progress made so far is returned (with that response's
     /// budgets, so the host waits) and the error comes on the next call.
+    /// The page says how far the stream has come ([`progress::estimate`]).
     pub fn fetch_page(
+        &mut self,
+        http: &mut impl HttpClient,
+        request: &PageRequest,
+    ) -> Result<Page, ConnectorError> {
+        let mut page = self.fetch_records(http, request)?;
+        if let Some(config) = self.config.as_ref() {
+            let stream = Self::stream(config, &request.stream)?;
+            let ctx = FetchContext {
+                config,
+                storage: &self.storage,
+                catalogs: &mut self.catalogs,
+                sync_started_at: request.sync_started_at,
+                page_size: request.page_size,
+            };
+            page.progress = progress::estimate(&ctx, stream, &page);
+        }
+        Ok(page)
+    }
+
+    /// The records, cursor and budgets of a page (see [`Self::fetch_page`]).
+    fn fetch_records(
         &mut self,
         http: &mut impl HttpClient,
         request: &PageRequest,

@@ -204,6 +204,18 @@ pub struct Page {
     pub budgets: Vec<Budget>,
     /// API requests made to produce this page.
     pub requests: u32,
+    /// Where the stream is after this page, when the connector can tell.
+    pub progress: Option<Progress>,
+}
+
+/// How far a stream has come, in the connector's units (here: seconds of
+/// history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Units done, counted from the stream's origin.
+    pub done: u64,
+    /// Units in all up to the end of this sync.
+    pub total: u64,
 }
 
 /// A record in the connector's platform-neutral model.

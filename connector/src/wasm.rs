@@ -14,7 +14,7 @@ use crate::types as native;
 use crate::{HttpClient, NativeConnector};
 
 wit_bindgen::generate!({
-    path: "../wit/v0.1.0",
+    path: "../wit/v0.2.0",
     world: "connector-core",
     generate_all,
 });
@@ -317,6 +317,10 @@ fn page(p: native::Page) -> wit::Page {
             })
             .collect(),
         requests: p.requests,
+        progress: p.progress.map(|p| wit::Progress {
+            done: p.done,
+            total: p.total,
+        }),
     }
 }
 

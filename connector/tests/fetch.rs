@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use zendesk_connector::api::TransportError;
-use zendesk_connector::types::{ConnectorError, Page, PageRequest};
+use zendesk_connector::types::{ConnectorError, Page, PageRequest, Progress};
 use zendesk_connector::{MemoryStorage, NativeConnector, Storage};
 
 /// 2026-01-01T00:00:00Z.
@@ -162,6 +162,62 @@ fn first_import_backfills_unsolved_tickets_then_exports_up_to_the_cap() {
         )
         .unwrap();
     assert!(idle.records.is_empty() && idle.done);
+    assert!(http.finished());
+}
+
+#[test]
+fn pages_say_how_far_the_stream_has_come_in_seconds_of_history() {
+    let mut connector = connector(json!({}));
+    let mut http = ScriptedHttp::default();
+    let results = json!({"results": json("go-zendesk/GET/tickets.json")["tickets"], "meta": {"has_more": false, "after_cursor": null}});
+    http.expect("/api/v2/search/export.json?", ok(&results.to_string()));
+    let backfill = fetch(&mut connector, &mut http, "tickets", None);
+    let total = CAP - START;
+    assert_eq!(
+        backfill.progress,
+        Some(Progress { done: 0, total }),
+        "the export starts at the window"
+    );
+
+    let export = json!({"tickets": [ticket(10, START + 10, json!({})), ticket(11, START + 5000, json!({}))],
+        "after_cursor": "C1", "end_of_stream": false});
+    http.expect(
+        "/api/v2/incremental/tickets/cursor.json?start_time=",
+        ok(&export.to_string()),
+    );
+    let middle = fetch(
+        &mut connector,
+        &mut http,
+        "tickets",
+        backfill.next_cursor.as_deref(),
+    );
+    assert!(!middle.done);
+    assert_eq!(
+        middle.progress,
+        Some(Progress { done: 5000, total }),
+        "Zendesk's cursor: the last record's time"
+    );
+
+    let last = json!({"tickets": [ticket(12, CAP - 5, json!({}))], "after_cursor": "C2", "end_of_stream": true});
+    http.expect(
+        "/api/v2/incremental/tickets/cursor.json?cursor=C1",
+        ok(&last.to_string()),
+    );
+    let end = fetch(
+        &mut connector,
+        &mut http,
+        "tickets",
+        middle.next_cursor.as_deref(),
+    );
+    assert!(end.done);
+    assert_eq!(end.progress, Some(Progress { done: total, total }));
+
+    http.expect(
+        "/api/v2/ticket_fields.json",
+        ok(r#"{"ticket_fields":[],"next_page":null}"#),
+    );
+    let fields = fetch(&mut connector, &mut http, "ticket_fields", None);
+    assert_eq!(fields.progress, None, "a list has no time order");
     assert!(http.finished());
 }
 

@@ -15,8 +15,7 @@ use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::db::Database;
 use crate::engine::{Limits, LoadedConnector, Runtime};
 use crate::errors::{ConnectorError, Limit};
-use crate::generated::connector::source::types as wit;
-use crate::generated::ConnectorCore;
+use crate::generated::{CallResult, Core, CorePre};
 use crate::http_policy::{Origin, OriginError};
 use crate::kv::{ConnectionStorage, StorageQuota};
 use crate::logs::{GuestLog, LogLimits};
@@ -59,22 +58,21 @@ pub struct SharedSecrets {
 
 /// A configured connection.
 pub struct Connection {
-    pre: crate::generated::ConnectorCorePre<HostState>,
+    pre: CorePre,
     limits: Limits,
     name: String,
     db: Database,
     storage_quota: StorageQuota,
     log: GuestLog,
     network: ConnectionNetwork,
-    instance: Option<(Store<HostState>, ConnectorCore)>,
+    instance: Option<(Store<HostState>, Core)>,
     spec: ConnectorSpec,
     guest_config: String,
     auth_scheme: String,
     normalized_config: Value,
 }
 
-type CallFuture<'a, T> =
-    Pin<Box<dyn Future<Output = wasmtime::Result<Result<T, wit::ConnectorError>>> + Send + 'a>>;
+type CallFuture<'a, T> = Pin<Box<dyn Future<Output = CallResult<T>> + Send + 'a>>;
 
 /// Field names marked `"x-secret": true` at the top level of a config schema.
 pub fn secret_fields(schema: &Value) -> Vec<String> {
@@ -238,16 +236,8 @@ impl Connection {
             normalized_config: Value::Null,
         };
         connection.spec = connection
-            .call(|store, core| {
-                Box::pin(async move {
-                    core.connector_source_source()
-                        .call_spec(store)
-                        .await
-                        .map(Ok)
-                })
-            })
-            .await?
-            .into();
+            .call(|store, core| Box::pin(async move { core.spec(store).await }))
+            .await?;
         Ok(connection)
     }
 
@@ -349,11 +339,7 @@ impl Connection {
         let config = self.guest_config.clone();
         let scheme = self.auth_scheme.clone();
         self.call(move |store, core| {
-            Box::pin(async move {
-                core.connector_source_source()
-                    .call_configure(store, &config, &scheme)
-                    .await
-            })
+            Box::pin(async move { core.configure(store, &config, &scheme).await })
         })
         .await
     }
@@ -380,34 +366,22 @@ impl Connection {
 
     /// Test the connection; returns the connector's warnings.
     pub async fn check(&mut self) -> Result<Vec<String>, ConnectorError> {
-        let warnings = self
-            .call(|store, core| {
-                Box::pin(async move { core.connector_source_source().call_check(store).await })
-            })
-            .await?;
-        Ok(warnings.into_iter().map(|w| w.message).collect())
+        self.call(|store, core| Box::pin(async move { core.check(store).await }))
+            .await
     }
 
     /// The streams this connection can read.
     pub async fn discover(&mut self) -> Result<Vec<StreamInfo>, ConnectorError> {
-        let streams = self
-            .call(|store, core| {
-                Box::pin(async move { core.connector_source_source().call_discover(store).await })
-            })
-            .await?;
-        Ok(streams.into_iter().map(Into::into).collect())
+        self.call(|store, core| Box::pin(async move { core.discover(store).await }))
+            .await
     }
 
     /// Fetch one page.
     pub async fn fetch_page(&mut self, request: &PageRequest) -> Result<Page, ConnectorError> {
-        let request = wit::PageRequest::from(request);
+        let request = request.clone();
         let page = self
             .call(move |store, core| {
-                Box::pin(async move {
-                    core.connector_source_source()
-                        .call_fetch_page(store, &request)
-                        .await
-                })
+                Box::pin(async move { core.fetch_page(store, &request).await })
             })
             .await?;
         let bytes: usize = page.records.iter().map(String::len).sum();
@@ -421,7 +395,7 @@ impl Connection {
                 ),
             });
         }
-        Ok(page.into())
+        Ok(page)
     }
 
     /// Map one raw record.
@@ -431,20 +405,14 @@ impl Connection {
         raw: &str,
     ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
         let (stream, raw) = (stream.to_string(), raw.to_string());
-        let records = self
-            .call(move |store, core| {
-                Box::pin(async move {
-                    core.connector_source_source()
-                        .call_map_record(store, &stream, &raw)
-                        .await
-                })
-            })
-            .await?;
-        Ok(records.into_iter().map(Into::into).collect())
+        self.call(move |store, core| {
+            Box::pin(async move { core.map_record(store, &stream, &raw).await })
+        })
+        .await
     }
 
     /// A fresh instance of the component in a new store.
-    async fn instantiate(&mut self) -> Result<(Store<HostState>, ConnectorCore), ConnectorError> {
+    async fn instantiate(&mut self) -> Result<(Store<HostState>, Core), ConnectorError> {
         let storage = ConnectionStorage::open(self.db.clone(), &self.name, self.storage_quota)?;
         let state = HostState::new(
             self.network.clone(),
@@ -488,7 +456,7 @@ impl Connection {
     /// Run one export call with fresh budgets, classifying what goes wrong.
     async fn call<T, F>(&mut self, f: F) -> Result<T, ConnectorError>
     where
-        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a ConnectorCore) -> CallFuture<'a, T>,
+        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a Core) -> CallFuture<'a, T>,
     {
         if self.instance.is_none() {
             let fresh = self.instantiate().await?;
@@ -515,7 +483,7 @@ impl Connection {
                         limit: Limit::Storage,
                         detail,
                     },
-                    None => self.explain(ConnectorError::from(err)),
+                    None => self.explain(err),
                 }
             }
             // A trap: the instance is discarded and replaced on the next call.

@@ -133,6 +133,17 @@ pub struct Page {
     pub budgets: Vec<Budget>,
     /// Requests made.
     pub requests: u32,
+    /// How far the stream has come, when the connector says (0.2 and later).
+    pub progress: Option<Progress>,
+}
+
+/// How far a stream has come, in the connector's units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Units done.
+    pub done: u64,
+    /// Units in all.
+    pub total: u64,
 }
 
 /// A record in the connector's normalized model.

@@ -12,7 +12,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::errors::ConnectorError;
-use crate::generated::ConnectorCorePre;
+pub use crate::generated::ContractVersion;
+use crate::generated::CorePre;
 use crate::state::HostState;
 
 /// How often the engine's epoch advances; the unit of the CPU budget.
@@ -69,14 +70,9 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:logging/logging",
     "connector:source/storage@0.1.",
     "connector:source/types@0.1.",
+    "connector:source/storage@0.2.",
+    "connector:source/types@0.2.",
 ];
-
-/// The contract versions this host serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContractVersion {
-    /// `connector:source@0.1.x`.
-    V0_1,
-}
 
 /// The engine, the linker with every host import, and the compile cache.
 pub struct Runtime {
@@ -89,7 +85,7 @@ pub struct Runtime {
 /// A component ready to be instantiated, once per connection.
 #[derive(Clone)]
 pub struct LoadedConnector {
-    pub(crate) pre: ConnectorCorePre<HostState>,
+    pub(crate) pre: CorePre,
     /// SHA-256 of the component's bytes, hex.
     pub digest: String,
     /// The contract version it implements.
@@ -175,7 +171,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| ConnectorError::Refused(format!("the component cannot be linked: {e}")))?;
-        let pre = ConnectorCorePre::new(instance_pre).map_err(|e| {
+        let pre = CorePre::new(version, instance_pre).map_err(|e| {
             ConnectorError::Refused(format!(
                 "the component does not implement the connector contract: {e}"
             ))
@@ -247,15 +243,18 @@ impl Runtime {
             .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
             .map(|(name, _)| name.to_string())
             .collect();
-        if exports
-            .iter()
-            .any(|name| name.starts_with(crate::generated::SOURCE_EXPORT_PREFIX))
-        {
-            return Ok(ContractVersion::V0_1);
+        // The newest version the component implements.
+        let implemented = ContractVersion::ALL.into_iter().rev().find(|version| {
+            exports
+                .iter()
+                .any(|name| name.starts_with(version.export_prefix()))
+        });
+        if let Some(version) = implemented {
+            return Ok(version);
         }
         Err(ConnectorError::Refused(format!(
-            "the component implements no contract version this host serves (connector:source@0.1); \
-             it exports: {}",
+            "the component implements no contract version this host serves \
+             (connector:source@0.1 or @0.2); it exports: {}",
             if exports.is_empty() {
                 "nothing".to_string()
             } else {
@@ -320,7 +319,7 @@ fn add_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
     filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(l)?;
-    crate::generated::ConnectorCore::add_to_linker::<T, wasmtime::component::HasSelf<T>>(l, |t| t)?;
+    crate::generated::add_to_linker(l)?;
     Ok(())
 }
 

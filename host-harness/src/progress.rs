@@ -6,14 +6,15 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::contract::Progress;
 use crate::report::table;
-use crate::sync::{Event, Outcome, Progress, SyncReport};
+use crate::sync::{self, Event, Outcome, SyncReport};
 
 /// A progress sink for the current standard error: bars on a terminal,
 /// throttled log lines elsewhere.
-pub fn for_stderr() -> Progress {
+pub fn for_stderr() -> sync::Progress {
     if std::io::stderr().is_terminal() {
         bars()
     } else {
@@ -21,7 +22,7 @@ pub fn for_stderr() -> Progress {
     }
 }
 
-fn bars() -> Progress {
+fn bars() -> sync::Progress {
     let multi = MultiProgress::new();
     let style = ProgressStyle::with_template(
         "{spinner} {prefix:<22} {human_pos:>10} records  {per_sec:>12}  {elapsed:>4}  {msg}",
@@ -47,11 +48,13 @@ fn bars() -> Progress {
                 stream,
                 total,
                 pages,
+                progress,
+                time_left,
                 ..
             } => {
                 let bar = bar(&stream);
                 bar.set_position(total);
-                bar.set_message(format!("{pages} pages"));
+                bar.set_message(format!("{pages} pages{}", whereabouts(progress, time_left)));
             }
             Event::Paused {
                 stream,
@@ -67,7 +70,7 @@ fn bars() -> Progress {
     })
 }
 
-fn lines(every: Duration) -> Progress {
+fn lines(every: Duration) -> sync::Progress {
     let last: Mutex<HashMap<String, Instant>> = Mutex::new(HashMap::new());
     Arc::new(move |event| match event {
         Event::Started { stream } => eprintln!("{stream}: started"),
@@ -75,12 +78,17 @@ fn lines(every: Duration) -> Progress {
             stream,
             total,
             pages,
+            progress,
+            time_left,
             ..
         } => {
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.get(&stream).is_none_or(|t| t.elapsed() >= every);
             if due {
-                eprintln!("{stream}: {total} records, {pages} pages");
+                eprintln!(
+                    "{stream}: {total} records, {pages} pages{}",
+                    whereabouts(progress, time_left)
+                );
                 last.insert(stream, Instant::now());
             }
         }
@@ -99,6 +107,18 @@ fn lines(every: Duration) -> Progress {
             outcome_text(&report.outcome)
         ),
     })
+}
+
+/// `, 42%, about 3m 10s left` as far as known.
+fn whereabouts(progress: Option<Progress>, time_left: Option<Duration>) -> String {
+    let mut text = String::new();
+    if let Some(p) = progress.filter(|p| p.total > 0) {
+        text.push_str(&format!(", {}%", p.done.min(p.total) * 100 / p.total));
+    }
+    if let Some(left) = time_left {
+        text.push_str(&format!(", about {} left", HumanDuration(left)));
+    }
+    text
 }
 
 fn outcome_text(outcome: &Outcome) -> String {
@@ -155,4 +175,36 @@ pub fn summary(report: &SyncReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whereabouts_say_what_is_known() {
+        let half = Some(Progress {
+            done: 50,
+            total: 200,
+        });
+        let cases = [
+            (None, None, ""),
+            (half, None, ", 25%"),
+            (
+                half,
+                Some(Duration::from_secs(190)),
+                ", 25%, about 3 minutes left",
+            ),
+            (None, Some(Duration::from_secs(5)), ", about 5 seconds left"),
+            (Some(Progress { done: 0, total: 0 }), None, ""),
+            (Some(Progress { done: 9, total: 4 }), None, ", 100%"),
+        ];
+        for (progress, left, expected) in cases {
+            assert_eq!(
+                whereabouts(progress, left),
+                expected,
+                "{progress:?} {left:?}"
+            );
+        }
+    }
 }

@@ -13,8 +13,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::credentials::Credentials;
-use crate::generated::connector::source::storage as wit_storage;
-use crate::generated::wasi::logging::logging as wit_logging;
+use crate::generated::v0_1::wasi::logging::logging as wit_logging;
 use crate::http_policy::Origin;
 use crate::kv::{ConnectionStorage, StorageError};
 use crate::logs::{GuestLog, Level};
@@ -309,41 +308,64 @@ impl wit_logging::Host for HostState {
     }
 }
 
-impl HostState {
-    fn storage_result<T>(
-        &mut self,
-        result: Result<T, StorageError>,
-    ) -> Result<T, wit_storage::StorageError> {
-        result.map_err(|e| match e {
-            StorageError::QuotaExceeded(m) => {
-                self.storage_quota_hit = Some(m.clone());
-                wit_storage::StorageError::QuotaExceeded(m)
+/// The storage interface of one contract version: the same store,
+/// with quota errors remembered for the caller's classification.
+macro_rules! storage_host {
+    ($v:ident) => {
+        const _: () = {
+            use crate::generated::$v::connector::source::{storage as wit_storage, types};
+
+            impl HostState {
+                fn $v<T>(
+                    &mut self,
+                    result: Result<T, StorageError>,
+                ) -> Result<T, wit_storage::StorageError> {
+                    result.map_err(|e| match e {
+                        StorageError::QuotaExceeded(m) => {
+                            self.storage_quota_hit = Some(m.clone());
+                            wit_storage::StorageError::QuotaExceeded(m)
+                        }
+                        StorageError::Unavailable(m) => wit_storage::StorageError::Unavailable(m),
+                    })
+                }
             }
-            StorageError::Unavailable(m) => wit_storage::StorageError::Unavailable(m),
-        })
-    }
+
+            impl wit_storage::Host for HostState {
+                fn get(
+                    &mut self,
+                    key: String,
+                ) -> Result<Option<Vec<u8>>, wit_storage::StorageError> {
+                    let result = self.storage.get(&key);
+                    self.$v(result)
+                }
+
+                fn set(
+                    &mut self,
+                    key: String,
+                    value: Vec<u8>,
+                ) -> Result<(), wit_storage::StorageError> {
+                    let result = self.storage.set(&key, &value);
+                    self.$v(result)
+                }
+
+                fn delete(&mut self, key: String) -> Result<(), wit_storage::StorageError> {
+                    let result = self.storage.delete(&key);
+                    self.$v(result)
+                }
+
+                fn list_keys(
+                    &mut self,
+                    prefix: String,
+                ) -> Result<Vec<String>, wit_storage::StorageError> {
+                    let result = self.storage.list_keys(&prefix);
+                    self.$v(result)
+                }
+            }
+
+            impl types::Host for HostState {}
+        };
+    };
 }
 
-impl wit_storage::Host for HostState {
-    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, wit_storage::StorageError> {
-        let result = self.storage.get(&key);
-        self.storage_result(result)
-    }
-
-    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), wit_storage::StorageError> {
-        let result = self.storage.set(&key, &value);
-        self.storage_result(result)
-    }
-
-    fn delete(&mut self, key: String) -> Result<(), wit_storage::StorageError> {
-        let result = self.storage.delete(&key);
-        self.storage_result(result)
-    }
-
-    fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, wit_storage::StorageError> {
-        let result = self.storage.list_keys(&prefix);
-        self.storage_result(result)
-    }
-}
-
-impl crate::generated::connector::source::types::Host for HostState {}
+storage_host!(v0_1);
+storage_host!(v0_2);

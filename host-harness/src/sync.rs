@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::contract::{Budget, NormalizedRecord, Page, PageRequest, StreamInfo};
+use crate::contract::{self, Budget, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::errors::ConnectorError;
 use crate::store::{PageCommit, RecordStore};
 use crate::Connection;
@@ -174,6 +174,10 @@ pub enum Event {
         total: u64,
         /// Pages this sync.
         pages: u64,
+        /// How far the stream has come, when the connector says.
+        progress: Option<contract::Progress>,
+        /// The estimated time left, once the progress has moved.
+        time_left: Option<Duration>,
     },
     /// The stream waits (rate limit, budget reserve or backoff).
     Paused {
@@ -327,9 +331,33 @@ struct FetchStats {
     fetching: Duration,
 }
 
-/// A page commit running on a blocking thread: records written and the
-/// time it took.
-type InFlight = tokio::task::JoinHandle<Result<(u64, Duration), ConnectorError>>;
+/// A page commit running on a blocking thread (records written and the
+/// time it took), with the progress the page reached.
+struct InFlight {
+    commit: tokio::task::JoinHandle<Result<(u64, Duration), ConnectorError>>,
+    progress: Option<contract::Progress>,
+}
+
+/// Estimates a stream's time left from how fast its progress has moved
+/// since the first page of this sync.
+#[derive(Default)]
+pub struct TimeLeft {
+    first: Option<(Instant, u64)>,
+}
+
+impl TimeLeft {
+    /// The time left at `now`, when the stream is at `progress`; none until
+    /// the progress has moved.
+    pub fn at(&mut self, now: Instant, progress: contract::Progress) -> Option<Duration> {
+        let (since, from) = *self.first.get_or_insert((now, progress.done));
+        let moved = progress.done.checked_sub(from).filter(|&m| m > 0)?;
+        let left = progress.total.saturating_sub(progress.done);
+        Some(
+            now.saturating_duration_since(since)
+                .mul_f64(left as f64 / moved as f64),
+        )
+    }
+}
 
 impl StreamWorker {
     /// Sync one stream with two instances of the source: one fetches pages
@@ -475,6 +503,7 @@ impl StreamWorker {
         report: &mut StreamReport,
     ) -> Outcome {
         let mut in_flight = None;
+        let mut time_left = TimeLeft::default();
         let outcome = loop {
             let page = match pages.recv().await {
                 Some(Fetched::Page(page)) => page,
@@ -499,7 +528,7 @@ impl StreamWorker {
             if let Some(failure) = failure {
                 break Outcome::Failed(failure);
             }
-            if let Err(failed) = self.settle(&mut in_flight, report).await {
+            if let Err(failed) = self.settle(&mut in_flight, &mut time_left, report).await {
                 break failed;
             }
             let store = self.store.clone();
@@ -509,7 +538,7 @@ impl StreamWorker {
                 self.options.keep_raw,
             );
             let (done, requests) = (page.done, page.requests);
-            in_flight = Some(tokio::task::spawn_blocking(move || {
+            let commit = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let written = store.commit_page(&PageCommit {
                     stream: &stream,
@@ -520,12 +549,16 @@ impl StreamWorker {
                     keep_raw,
                 })?;
                 Ok((written, started.elapsed()))
-            }));
+            });
+            in_flight = Some(InFlight {
+                commit,
+                progress: page.progress,
+            });
             if done {
                 break Outcome::Done;
             }
         };
-        match self.settle(&mut in_flight, report).await {
+        match self.settle(&mut in_flight, &mut time_left, report).await {
             Ok(()) => outcome,
             Err(failed) => failed,
         }
@@ -535,9 +568,10 @@ impl StreamWorker {
     async fn settle(
         &self,
         in_flight: &mut Option<InFlight>,
+        time_left: &mut TimeLeft,
         report: &mut StreamReport,
     ) -> Result<(), Outcome> {
-        let Some(commit) = in_flight.take() else {
+        let Some(InFlight { commit, progress }) = in_flight.take() else {
             return Ok(());
         };
         let (written, took) = match commit.await {
@@ -553,6 +587,8 @@ impl StreamWorker {
             records: written,
             total: report.records,
             pages: report.pages,
+            progress,
+            time_left: progress.and_then(|p| time_left.at(Instant::now(), p)),
         });
         Ok(())
     }
@@ -603,6 +639,31 @@ pub fn budget_pause_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_left_follows_the_rate_of_progress() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let progress = |done| contract::Progress { done, total: 1000 };
+        let mut left = TimeLeft::default();
+        // The first page only sets the origin; so does a page that did not move.
+        assert_eq!(left.at(at(0), progress(100)), None);
+        assert_eq!(left.at(at(5), progress(100)), None);
+        // 100 units in 10 s: 800 left take 80 s.
+        assert_eq!(
+            left.at(at(10), progress(200)),
+            Some(Duration::from_secs(80))
+        );
+        // Slower now: 200 units in 40 s, 700 left take 140 s.
+        assert_eq!(
+            left.at(at(40), progress(300)),
+            Some(Duration::from_secs(140))
+        );
+        // Caught up.
+        assert_eq!(left.at(at(50), progress(1000)), Some(Duration::ZERO));
+        // Units that go backwards (a connector that restarted) give none.
+        assert_eq!(left.at(at(60), progress(50)), None);
+    }
 
     fn stream(name: &str, deps: &[&str]) -> StreamInfo {
         StreamInfo {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use connector_tests::{TestServer, EXAMPLE_FEED, FEED_API_KEY, HOSTILE, SOCKETS_IMPORTER};
 use host_harness::contract::PageRequest;
 use host_harness::db::Database;
+use host_harness::engine::ContractVersion;
 use host_harness::errors::Limit;
 use host_harness::http_policy::ResolveOverrides;
 use host_harness::kv::StorageQuota;
@@ -181,6 +182,34 @@ async fn the_example_connector_reads_a_feed_end_to_end() {
         )
         .unwrap();
     assert_eq!(stored, b"3");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_host_serves_both_contract_versions_side_by_side() {
+    let setup = Setup::new(120).await;
+    let feed = setup.runtime.load_file(Path::new(EXAMPLE_FEED)).unwrap();
+    let zendesk = setup
+        .runtime
+        .load(host_harness::cli::builtin_zendesk())
+        .unwrap();
+    assert_eq!(feed.version, ContractVersion::V0_1);
+    assert_eq!(zendesk.version, ContractVersion::V0_2);
+    let config = json!({"subdomain": "acme", "email": "a@example.com", "api_token": "t"});
+    let mut settings = settings("zendesk", &setup.db, config);
+    settings.auth_scheme = Some("api_token".into());
+    let mut newer = Connection::open(
+        &setup.runtime,
+        &zendesk,
+        client(&setup.server, false),
+        settings,
+    )
+    .await
+    .unwrap();
+    let mut older = setup.feed().await;
+    assert_eq!(sync_feed(&mut older).await, (120, 12));
+    let streams = newer.discover().await.unwrap();
+    assert!(streams.iter().any(|s| s.name == "tickets"), "{streams:?}");
+    assert_eq!(sync_feed(&mut older).await, (120, 12));
 }
 
 #[tokio::test(flavor = "multi_thread")]

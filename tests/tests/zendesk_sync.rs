@@ -4,7 +4,7 @@
 //! at a known API cost; OAuth tokens rotate durably; faults are retried.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use host_harness::connection::ConnectionRecipe;
 use host_harness::db::Database;
@@ -13,7 +13,7 @@ use host_harness::kv::StorageQuota;
 use host_harness::logs::LogLimits;
 use host_harness::outbound::{HttpsClient, NetworkOptions};
 use host_harness::store::RecordStore;
-use host_harness::sync::{self, Outcome, SyncOptions, SyncReport};
+use host_harness::sync::{self, Event, Outcome, SyncOptions, SyncReport};
 use host_harness::{ConnectionSettings, Limits, Runtime};
 use serde_json::{json, Value};
 use zendesk_sim::{Fault, FaultKind, Mutation, SimConfig, SimHandle, Simulator};
@@ -131,24 +131,75 @@ impl Env {
 }
 
 async fn run_sync(recipe: &Arc<ConnectionRecipe>, options: SyncOptions) -> SyncReport {
+    run_watched_sync(recipe, options, Arc::new(|_| {})).await
+}
+
+async fn run_watched_sync(
+    recipe: &Arc<ConnectionRecipe>,
+    options: SyncOptions,
+    progress: sync::Progress,
+) -> SyncReport {
     let mut first = recipe.open().await.unwrap();
     let streams = sync::plan(&first.discover().await.unwrap(), &options.streams).unwrap();
     drop(first);
     let store = RecordStore::new(recipe.settings.db.clone(), &recipe.settings.name);
-    sync::run(
-        recipe.clone().factory(),
-        streams,
-        store,
-        options,
-        Arc::new(|_| {}),
-    )
-    .await
+    sync::run(recipe.clone().factory(), streams, store, options, progress).await
 }
 
 fn assert_all_done(report: &SyncReport) {
     for stream in &report.streams {
         assert_eq!(stream.outcome, Outcome::Done, "{}", stream.stream);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_tell_the_operator_how_far_the_import_is_and_the_time_left() {
+    let env = env(SimConfig {
+        tickets: 400,
+        history_days: 60,
+        ..SimConfig::default()
+    })
+    .await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = SyncOptions {
+        streams: vec!["tickets".into()],
+        page_size: Some(50),
+        ..SyncOptions::default()
+    };
+    let watch: sync::Progress = Arc::new(move |event| seen.lock().unwrap().push(event));
+    assert_all_done(&run_watched_sync(&env.token_recipe("acme"), options, watch).await);
+    let mut tickets = Vec::new();
+    for event in events.lock().unwrap().iter() {
+        if let Event::Page {
+            stream,
+            progress,
+            time_left,
+            ..
+        } = event
+        {
+            if stream == "tickets" {
+                tickets.push((progress.expect("the tickets export says"), *time_left));
+            }
+        }
+    }
+    assert!(
+        tickets.len() >= 8,
+        "{} pages of 50 of 400 tickets",
+        tickets.len()
+    );
+    let (last, _) = tickets[tickets.len() - 1];
+    assert_eq!(last.done, last.total, "caught up at the end");
+    for pair in tickets.windows(2) {
+        assert!(pair[0].0.done <= pair[1].0.done, "{tickets:?}");
+        assert_eq!(pair[0].0.total, pair[1].0.total, "{tickets:?}");
+    }
+    let middle = &tickets[1..tickets.len() - 1];
+    assert!(
+        middle.iter().any(|(p, _)| 0 < p.done && p.done < p.total),
+        "{tickets:?}"
+    );
+    assert!(middle.iter().any(|(_, left)| left.is_some()), "{tickets:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ mod backfill;
 pub mod cursor;
 pub mod fetch;
 mod filter;
+pub mod progress;
 
 use std::borrow::Cow;
 

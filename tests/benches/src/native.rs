@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
-use host_harness::contract::{Budget, NormalizedRecord, Page, PageRequest};
+use host_harness::contract::{Budget, NormalizedRecord, Page, PageRequest, Progress};
 use host_harness::db::Database;
 use host_harness::errors::{ConnectorError, FieldError};
 use host_harness::http_policy::Origin;
@@ -198,6 +198,10 @@ impl Source for NativeSource {
                     })
                     .collect(),
                 requests: page.requests,
+                progress: page.progress.map(|p| Progress {
+                    done: p.done,
+                    total: p.total,
+                }),
             })
         }
     }
