@@ -14,6 +14,9 @@ PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 PRAGMA cache_size = -32768;
 PRAGMA temp_store = MEMORY;
+-- Checkpoint every 32 MiB of WAL rather than 4 MiB: index pages rewritten
+-- by many commits in a row are copied back once.
+PRAGMA wal_autocheckpoint = 8192;
 
 -- Connector key-value storage, one namespace per connection.
 CREATE TABLE IF NOT EXISTS kv (
@@ -146,11 +149,14 @@ WHERE m.kind = 'message' AND m.deleted = 0;
 "#;
 
 /// A handle to the database, cheap to clone and shared by every connection
-/// of a process. SQLite has one writer at a time, so one guarded handle is
-/// both simplest and fastest.
+/// of a process. SQLite has one writer at a time, so one guarded handle
+/// writes; a second one serves connectors' storage reads, which then need
+/// not wait while a page of records is committed (WAL readers see the last
+/// commit).
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Mutex<rusqlite::Connection>>,
+    reader: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 impl Database {
@@ -162,7 +168,18 @@ impl Database {
                 path.display()
             ))
         })?;
-        Self::init(conn)
+        let mut db = Self::init(conn)?;
+        let reader = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|reader| {
+            reader.busy_timeout(std::time::Duration::from_secs(30))?;
+            Ok(reader)
+        })
+        .map_err(host_error)?;
+        db.reader = Some(Arc::new(Mutex::new(reader)));
+        Ok(db)
     }
 
     /// An in-memory database, for tests and one-off commands.
@@ -176,6 +193,7 @@ impl Database {
         conn.execute_batch(SCHEMA).map_err(host_error)?;
         Ok(Database {
             inner: Arc::new(Mutex::new(conn)),
+            reader: None,
         })
     }
 
@@ -185,6 +203,16 @@ impl Database {
         // (an open transaction is rolled back when dropped), so poisoning is
         // safe to ignore.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for reading what is committed: the reader of a database
+    /// file (not held up by a commit in progress), else the writer.
+    pub fn read(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        self.reader
+            .as_ref()
+            .unwrap_or(&self.inner)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 

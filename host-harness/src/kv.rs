@@ -78,7 +78,7 @@ impl ConnectionStorage {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.db
-            .lock()
+            .read()
             .query_row(
                 "SELECT value FROM kv WHERE connection = ?1 AND key = ?2",
                 params![self.connection, key],
@@ -138,7 +138,7 @@ impl ConnectionStorage {
 
     /// Keys starting with `prefix`, sorted.
     pub fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        let db = self.db.lock();
+        let db = self.db.read();
         let mut stmt = db
             .prepare_cached(
                 "SELECT key FROM kv WHERE connection = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
@@ -183,6 +183,34 @@ mod tests {
             max_value_bytes: 16,
             max_total_bytes: 40,
         }
+    }
+
+    #[test]
+    fn reads_see_what_is_committed_without_waiting_for_a_commit_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("kv.db")).unwrap();
+        let mut storage = ConnectionStorage::open(db.clone(), "a", quota()).unwrap();
+        storage.set("k", b"committed").unwrap();
+        assert_eq!(
+            storage.get("k").unwrap().as_deref(),
+            Some(&b"committed"[..])
+        );
+
+        // A page commit in progress on the writer.
+        let mut writer = db.lock();
+        let tx = writer.transaction().unwrap();
+        tx.execute("UPDATE kv SET value = x'00' WHERE key = 'k'", [])
+            .unwrap();
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send((storage.get("k"), storage.list_keys("")));
+        });
+        let (value, keys) = received
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the read waited for the commit");
+        assert_eq!(value.unwrap().as_deref(), Some(&b"committed"[..]));
+        assert_eq!(keys.unwrap(), vec!["k"]);
+        tx.commit().unwrap();
     }
 
     #[test]
