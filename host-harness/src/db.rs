@@ -7,6 +7,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::errors::ConnectorError;
 
+/// The schema version this host writes, kept in `PRAGMA user_version`.
+/// Raise it with a migration in [`Database::init`] whenever a table
+/// changes shape.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Statements that must succeed on a database written before schema
+/// versions were recorded (user_version 0) for it to be adopted as
+/// version 1: every column of the tables that changed shape during
+/// development.
+const VERSION_1_PROBES: &[&str] = &[
+    "SELECT id, connection, stream, kind, key, version, deleted, data, synced_at FROM records LIMIT 0",
+    "SELECT id, connection, stream, raw_id, raw FROM raw_records LIMIT 0",
+    "SELECT connection, stream, cursor, done, pages, records, requests, last_synced_at, last_error FROM streams LIMIT 0",
+];
+
 /// The current schema. Every statement is idempotent.
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
@@ -168,7 +183,10 @@ impl Database {
                 path.display()
             ))
         })?;
-        let mut db = Self::init(conn)?;
+        let mut db = Self::init(conn).map_err(|e| match e {
+            ConnectorError::Host(m) => ConnectorError::Host(format!("{}: {m}", path.display())),
+            other => other,
+        })?;
         let reader = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -190,7 +208,34 @@ impl Database {
     fn init(conn: rusqlite::Connection) -> Result<Self, ConnectorError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(host_error)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(host_error)?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(host_error)?;
+        if version > SCHEMA_VERSION {
+            return Err(ConnectorError::Host(format!(
+                "the database was written by a newer connector-host (schema version {version}; \
+                 this one knows up to {SCHEMA_VERSION}); upgrade connector-host, or pass --db \
+                 with another file"
+            )));
+        }
+        if version == 0 && tables > 0 && !VERSION_1_PROBES.iter().all(|q| conn.prepare(q).is_ok()) {
+            return Err(ConnectorError::Host(
+                "the database was written by an early development build of connector-host and \
+                 cannot be upgraded; move it aside (or pass --db with a new file) and sync again: \
+                 the first sync imports everything anew"
+                    .into(),
+            ));
+        }
         conn.execute_batch(SCHEMA).map_err(host_error)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(host_error)?;
         Ok(Database {
             inner: Arc::new(Mutex::new(conn)),
             reader: None,
@@ -221,4 +266,72 @@ pub fn host_error(err: rusqlite::Error) -> ConnectorError {
     ConnectorError::Host(format!(
         "database error: {err}; check disk space and that no other process holds the database"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(path: &Path) -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn schema_versions_are_recorded_checked_and_never_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+
+        // A new file gets the current version; opening it again is fine.
+        let fresh = dir.path().join("fresh.db");
+        Database::open(&fresh).unwrap();
+        assert_eq!(user_version(&fresh), SCHEMA_VERSION);
+        Database::open(&fresh).unwrap();
+
+        // Written before versions were recorded, with today's shape: adopted.
+        let unversioned = dir.path().join("unversioned.db");
+        rusqlite::Connection::open(&unversioned)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        assert_eq!(user_version(&unversioned), 0);
+        Database::open(&unversioned).unwrap();
+        assert_eq!(user_version(&unversioned), SCHEMA_VERSION);
+
+        // An early shape (no raw_id): refused with advice, left as it was.
+        let early = dir.path().join("early.db");
+        rusqlite::Connection::open(&early)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE raw_records (connection TEXT, stream TEXT, key TEXT, raw TEXT);
+                 INSERT INTO raw_records VALUES ('c', 's', 'k', '{}');",
+            )
+            .unwrap();
+        let Err(error) = Database::open(&early) else {
+            panic!("an early database was opened");
+        };
+        let message = error.to_string();
+        assert!(message.contains("early.db"), "{message}");
+        assert!(message.contains("move it aside"), "{message}");
+        let kept: i64 = rusqlite::Connection::open(&early)
+            .unwrap()
+            .query_row("SELECT count(*) FROM raw_records", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!((kept, user_version(&early)), (1, 0));
+
+        // Written by a newer host: refused.
+        let newer = dir.path().join("newer.db");
+        rusqlite::Connection::open(&newer)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let Err(error) = Database::open(&newer) else {
+            panic!("a newer database was opened");
+        };
+        assert!(
+            error.to_string().contains("upgrade connector-host"),
+            "{error}"
+        );
+    }
 }
