@@ -82,25 +82,19 @@ pub(crate) enum Core {
 /// A call's outcome: a trap (outer) or the connector's own error (inner).
 pub(crate) type CallResult<T> = wasmtime::Result<Result<T, ConnectorError>>;
 
-/// Runs `$body` with `$core` bound to the instance's bindings (and `$v`
-/// to its version's module).
+/// Runs `$body` with `$core` bound to the instance's bindings and `$v` to
+/// its version's module.
 macro_rules! each_version {
-    ($self:expr, |$core:ident| $body:expr) => {
-        match $self {
-            Core::V0_1($core) => $body,
-            Core::V0_2($core) => $body,
-        }
-    };
     ($self:expr, |$core:ident, $v:ident| $body:expr) => {
+        each_version!(@arms $self, $core, $v, $body, V0_1 => v0_1, V0_2 => v0_2)
+    };
+    (@arms $self:expr, $core:ident, $v:ident, $body:expr, $($variant:ident => $module:ident),*) => {
         match $self {
-            Core::V0_1($core) => {
-                use v0_1 as $v;
+            $(Core::$variant($core) => {
+                #[allow(unused_imports)]
+                use $module as $v;
                 $body
-            }
-            Core::V0_2($core) => {
-                use v0_2 as $v;
-                $body
-            }
+            })*
         }
     };
 }
@@ -134,7 +128,7 @@ impl CorePre {
 impl Core {
     /// `spec`.
     pub async fn spec(&self, store: &mut Store<HostState>) -> CallResult<ConnectorSpec> {
-        each_version!(self, |core| Ok(Ok(core
+        each_version!(self, |core, _v| Ok(Ok(core
             .connector_source_source()
             .call_spec(store)
             .await?
@@ -148,7 +142,7 @@ impl Core {
         config: &str,
         scheme: &str,
     ) -> CallResult<String> {
-        each_version!(self, |core| Ok(core
+        each_version!(self, |core, _v| Ok(core
             .connector_source_source()
             .call_configure(store, config, scheme)
             .await?
@@ -157,7 +151,7 @@ impl Core {
 
     /// `check`: the warnings.
     pub async fn check(&self, store: &mut Store<HostState>) -> CallResult<Vec<String>> {
-        each_version!(self, |core| Ok(core
+        each_version!(self, |core, _v| Ok(core
             .connector_source_source()
             .call_check(store)
             .await?
@@ -167,7 +161,7 @@ impl Core {
 
     /// `discover`.
     pub async fn discover(&self, store: &mut Store<HostState>) -> CallResult<Vec<StreamInfo>> {
-        each_version!(self, |core| Ok(core
+        each_version!(self, |core, _v| Ok(core
             .connector_source_source()
             .call_discover(store)
             .await?
@@ -204,7 +198,7 @@ impl Core {
         stream: &str,
         raw: &str,
     ) -> CallResult<Vec<NormalizedRecord>> {
-        each_version!(self, |core| Ok(core
+        each_version!(self, |core, _v| Ok(core
             .connector_source_source()
             .call_map_record(store, stream, raw)
             .await?
@@ -213,9 +207,10 @@ impl Core {
     }
 }
 
-/// Conversions of the types every version shares.
+/// Conversions of the types every version shares; `$progress` reads a
+/// page's progress (none before 0.2).
 macro_rules! shared_conversions {
-    ($v:ident) => {
+    ($v:ident, |$page:ident| $progress:expr) => {
         const _: () = {
             use $v::connector::source::types as wit;
             impl From<wit::ConnectorError> for ConnectorError {
@@ -322,6 +317,20 @@ macro_rules! shared_conversions {
                 }
             }
 
+            impl From<wit::Page> for Page {
+                fn from($page: wit::Page) -> Self {
+                    let progress = $progress;
+                    Page {
+                        records: $page.records,
+                        next_cursor: $page.next_cursor,
+                        done: $page.done,
+                        budgets: $page.budgets.into_iter().map(Into::into).collect(),
+                        requests: $page.requests,
+                        progress,
+                    }
+                }
+            }
+
             impl From<wit::Budget> for Budget {
                 fn from(b: wit::Budget) -> Self {
                     Budget {
@@ -336,34 +345,8 @@ macro_rules! shared_conversions {
     };
 }
 
-shared_conversions!(v0_1);
-shared_conversions!(v0_2);
-
-impl From<v0_1::connector::source::types::Page> for Page {
-    fn from(p: v0_1::connector::source::types::Page) -> Self {
-        Page {
-            records: p.records,
-            next_cursor: p.next_cursor,
-            done: p.done,
-            budgets: p.budgets.into_iter().map(Into::into).collect(),
-            requests: p.requests,
-            progress: None,
-        }
-    }
-}
-
-impl From<v0_2::connector::source::types::Page> for Page {
-    fn from(p: v0_2::connector::source::types::Page) -> Self {
-        Page {
-            records: p.records,
-            next_cursor: p.next_cursor,
-            done: p.done,
-            budgets: p.budgets.into_iter().map(Into::into).collect(),
-            requests: p.requests,
-            progress: p.progress.map(|p| Progress {
-                done: p.done,
-                total: p.total,
-            }),
-        }
-    }
-}
+shared_conversions!(v0_1, |_page| None);
+shared_conversions!(v0_2, |page| page.progress.map(|p| Progress {
+    done: p.done,
+    total: p.total,
+}));
