@@ -92,21 +92,15 @@ fn kill_after(mut child: Child, after: Duration) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let sim = Simulator::start(SimConfig {
+    let sim = Simulator::start_settled(SimConfig {
         tickets: 4000,
         users: 600,
         organizations: 40,
         history_days: 60,
-        epoch: Some(now - 600),
         ..SimConfig::default()
     })
     .await
     .unwrap();
-    sim.advance_time(120);
     let dir = tempfile::tempdir().unwrap();
     let admin = sim.admin_credentials("acme");
     std::fs::write(

@@ -1149,17 +1149,7 @@ fn raw_change(event: &Value) -> Option<RawChange> {
 }
 
 async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim::SimHandle {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let sim = Simulator::start(SimConfig {
-        epoch: Some(now - 600),
-        ..config
-    })
-    .await
-    .unwrap();
-    sim.advance_time(120);
+    let sim = Simulator::start_settled(config).await.unwrap();
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     let runtime = Arc::new(Runtime::new(Limits::default(), Some(cache)).unwrap());
     let admin = sim.admin_credentials("acme");

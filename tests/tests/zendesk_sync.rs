@@ -26,21 +26,7 @@ struct Env {
 }
 
 async fn env(config: SimConfig) -> Env {
-    // The simulated clock runs ten minutes behind this machine's, then is
-    // moved on two minutes: everything generated is older than the
-    // exports' one-minute exclusion, and nothing is in the future of the
-    // cap the connector takes from the host's clock.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let sim = Simulator::start(SimConfig {
-        epoch: Some(now - 600),
-        ..config
-    })
-    .await
-    .unwrap();
-    sim.advance_time(120);
+    let sim = Simulator::start_settled(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     Env {

@@ -26,14 +26,14 @@ use host_harness::{ConnectionSettings, Limits, Runtime};
 use serde_json::json;
 use zendesk_sim::SimConfig;
 
-fn sim_config(tickets: usize, epoch: i64) -> SimConfig {
+fn sim_config(tickets: usize, epoch: Option<i64>) -> SimConfig {
     SimConfig {
         tickets,
         comments_per_ticket: 4,
         users: tickets / 5,
         organizations: tickets / 50,
         history_days: 60,
-        epoch: Some(epoch),
+        epoch,
         ..SimConfig::default()
     }
 }
@@ -42,10 +42,9 @@ fn sim_config(tickets: usize, epoch: i64) -> SimConfig {
 fn serve(tickets: usize, epoch: i64) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sim = zendesk_sim::Simulator::start(sim_config(tickets, epoch))
+        let sim = zendesk_sim::Simulator::start_settled(sim_config(tickets, Some(epoch)))
             .await
             .unwrap();
-        sim.advance_time(120);
         let admin = sim.admin_credentials("acme");
         println!(
             "READY {} {} {} {}",
@@ -82,11 +81,9 @@ fn main() {
     if let Ok(epoch) = std::env::var("IMPORT_BENCH_SIM_EPOCH") {
         return serve(tickets, epoch.parse().unwrap());
     }
-    let epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 600;
+    // The parent's ground truth and the child's simulator share one epoch.
+    let sim_settings = sim_config(tickets, None).behind_real_time();
+    let epoch = sim_settings.epoch.expect("set behind real time");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env("IMPORT_BENCH_SIM_EPOCH", epoch.to_string())
         .env("IMPORT_TICKETS", tickets.to_string())
@@ -237,7 +234,7 @@ fn main() {
     let report = last.unwrap();
     let component = median(component_times);
     let native = median(native_times);
-    let truth = &zendesk_sim::ground_truth(&sim_config(tickets, epoch))["acme"];
+    let truth = &zendesk_sim::ground_truth(&sim_settings)["acme"];
     let pages = |n: usize, size: usize| n.div_ceil(size) as u64;
     let minimum = pages(truth.tickets.versions.len(), 1000)
         + pages(truth.users.versions.len(), 1000)

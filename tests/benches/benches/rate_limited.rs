@@ -84,10 +84,6 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
     let history_days = 90;
     let config = SimConfig {
         tickets,
@@ -100,13 +96,13 @@ fn main() {
             incremental_per_minute: 10,
             send_retry_after: true,
         }),
-        epoch: Some(now - 600),
         ..SimConfig::default()
-    };
+    }
+    .behind_real_time();
+    let epoch = config.epoch.expect("set behind real time");
     let truth = &zendesk_sim::ground_truth(&config)["acme"];
     rt.block_on(async {
-        let sim = Simulator::start(config.clone()).await.unwrap();
-        sim.advance_time(120);
+        let sim = Simulator::start_settled(config.clone()).await.unwrap();
         let admin = sim.admin_credentials("acme");
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("rate.db")).unwrap();
@@ -119,7 +115,7 @@ fn main() {
         })
         .unwrap();
         // The whole history: every ticket is imported.
-        let start_date = zendesk_connector::time::format_rfc3339(now - 600 - i64::from(history_days + 1) * 86_400);
+        let start_date = zendesk_connector::time::format_rfc3339(epoch - i64::from(history_days + 1) * 86_400);
         let recipe = Arc::new(ConnectionRecipe {
             runtime,
             loaded,

@@ -40,6 +40,20 @@ pub struct SimConfig {
     pub refresh_token_ttl_secs: u64,
 }
 
+impl SimConfig {
+    /// This config with the simulated clock starting ten minutes behind this machine's,
+    /// unless `epoch` is already set. See [`crate::Simulator::start_settled`].
+    pub fn behind_real_time(self) -> SimConfig {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        SimConfig {
+            epoch: self.epoch.or(Some(now - 600)),
+            ..self
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
