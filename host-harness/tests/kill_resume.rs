@@ -1,6 +1,8 @@
 //! `kill -9` at random moments of a sync, then `sync` again: nothing is
-//! lost and nothing is duplicated. The real `connector-host` binary syncs
-//! the in-process Zendesk simulator; the database is compared with the
+//! lost and nothing is duplicated, without rate limits (small pages,
+//! changes between the kills) and under Zendesk's budgets (the comment
+//! history split between two endpoints). The real `connector-host` binary
+//! syncs the in-process Zendesk simulator; the database is compared with the
 //! simulator's ground truth.
 
 use std::collections::BTreeMap;
@@ -8,11 +10,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use zendesk_sim::{Mutation, SimConfig, SimHandle, Simulator};
+use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_connector-host");
 
-fn sync_command(sim: &SimHandle, dir: &Path, token: &str) -> Command {
+/// `connector-host sync` of the simulated account, with `extra` arguments.
+fn sync_command(sim: &SimHandle, dir: &Path, token: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--db")
         .arg(dir.join("kill.db"))
@@ -22,7 +25,9 @@ fn sync_command(sim: &SimHandle, dir: &Path, token: &str) -> Command {
         .arg(format!("acme.zendesk.com:443:{}", sim.https_addr()))
         .arg("--ca-cert")
         .arg(sim.ca_cert_path())
-        .args(["sync", "--page-size", "50", "--config"])
+        .arg("sync")
+        .args(extra)
+        .arg("--config")
         .arg(dir.join("acme.toml"))
         .env("ZD_TOKEN", token)
         .stdout(Stdio::null())
@@ -56,17 +61,15 @@ fn keys(db: &Path, kind: &str, deleted: bool) -> Vec<u64> {
     ids.into_iter().collect()
 }
 
-/// (pages committed, whether every stream finished its sweep).
-fn progress(db: &Path) -> (i64, bool) {
+/// Pages committed so far.
+fn pages(db: &Path) -> i64 {
     let Ok(db) = rusqlite::Connection::open(db) else {
-        return (0, false);
+        return 0;
     };
-    db.query_row(
-        "SELECT COALESCE(SUM(pages), 0), COUNT(*) = 9 AND SUM(done) = COUNT(*) FROM streams",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .unwrap_or((0, false))
+    db.query_row("SELECT COALESCE(SUM(pages), 0) FROM streams", [], |r| {
+        r.get(0)
+    })
+    .unwrap_or(0)
 }
 
 /// Compare id lists, reporting only what differs.
@@ -83,11 +86,69 @@ fn assert_same(what: &str, synced: Vec<u64>, expected: Vec<u64>) {
     );
 }
 
-fn kill_after(mut child: Child, after: Duration) {
+/// SIGKILL `child` after `after` (no chance to clean up); whether it was
+/// still running then.
+fn kill_after(mut child: Child, after: Duration) -> bool {
     std::thread::sleep(after);
-    // SIGKILL: no chance to clean up.
+    let running = matches!(child.try_wait(), Ok(None));
     let _ = child.kill();
     let _ = child.wait();
+    running
+}
+
+/// The connection file of the simulated account, its token from `ZD_TOKEN`.
+fn write_connection_file(sim: &SimHandle, dir: &Path) {
+    std::fs::write(
+        dir.join("acme.toml"),
+        format!(
+            "plugin = \"zendesk\"\n[config]\nsubdomain = \"acme\"\nemail = \"{}\"\n[secrets]\napi_token = {{ env = \"ZD_TOKEN\" }}\n",
+            sim.admin_credentials("acme").email
+        ),
+    )
+    .unwrap();
+}
+
+/// Runs `rounds` syncs killed at random moments within `window_ms`
+/// (`between` runs before round 5), then one to the end; returns how many
+/// were killed while running after committing more pages.
+async fn kill_repeatedly(
+    sim: &SimHandle,
+    dir: &Path,
+    extra: &[&str],
+    window_ms: std::ops::Range<u64>,
+    between: impl Fn(),
+) -> usize {
+    let token = sim.admin_credentials("acme").api_token;
+    let db = dir.join("kill.db");
+    let seed = fastrand::u64(..);
+    eprintln!("kill schedule seed: {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut interrupted_mid_way = 0;
+    let mut pages_before = 0;
+    for round in 0..10 {
+        if round == 5 {
+            between();
+        }
+        let child = sync_command(sim, dir, &token, extra).spawn().unwrap();
+        let after = Duration::from_millis(rng.u64(window_ms.clone()));
+        let killed = tokio::task::spawn_blocking(move || kill_after(child, after))
+            .await
+            .unwrap();
+        let pages = pages(&db);
+        eprintln!("round {round}: killed after {after:?} while running: {killed}, pages {pages}");
+        if killed && pages > pages_before {
+            interrupted_mid_way += 1;
+        }
+        pages_before = pages;
+    }
+    eprintln!("{interrupted_mid_way} of 10 syncs were killed after committing some pages but before the end");
+    let finish = sync_command(sim, dir, &token, extra).output().unwrap();
+    assert!(
+        finish.status.success(),
+        "the final sync failed: {}",
+        String::from_utf8_lossy(&finish.stderr)
+    );
+    interrupted_mid_way
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,24 +163,10 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let admin = sim.admin_credentials("acme");
-    std::fs::write(
-        dir.path().join("acme.toml"),
-        format!(
-            "plugin = \"zendesk\"\n[config]\nsubdomain = \"acme\"\nemail = \"{}\"\n[secrets]\napi_token = {{ env = \"ZD_TOKEN\" }}\n",
-            admin.email
-        ),
-    )
-    .unwrap();
+    write_connection_file(&sim, dir.path());
     let db = dir.path().join("kill.db");
-
-    let seed = fastrand::u64(..);
-    eprintln!("kill schedule seed: {seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut interrupted_mid_way = 0;
-    let mut pages_before = 0;
-    for round in 0..10 {
-        if round == 5 {
+    let interrupted_mid_way =
+        kill_repeatedly(&sim, dir.path(), &["--page-size", "50"], 150..1200, || {
             // Changes arrive between interrupted syncs too.
             sim.mutate("acme", Mutation::CreateTickets { count: 20 })
                 .unwrap();
@@ -139,32 +186,11 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
             )
             .unwrap();
             sim.advance_time(120);
-        }
-        let child = sync_command(&sim, dir.path(), &admin.api_token)
-            .spawn()
-            .unwrap();
-        let after = Duration::from_millis(rng.u64(150..1200));
-        tokio::task::spawn_blocking(move || kill_after(child, after))
-            .await
-            .unwrap();
-        let (pages, all_done) = progress(&db);
-        if pages > pages_before && !all_done {
-            interrupted_mid_way += 1;
-        }
-        pages_before = pages;
-    }
-    eprintln!("{interrupted_mid_way} of 10 syncs were killed after committing some pages but before the end");
+        })
+        .await;
     assert!(
         interrupted_mid_way >= 4,
         "the kills did not land mid-sync; make the dataset larger"
-    );
-    let finish = sync_command(&sim, dir.path(), &admin.api_token)
-        .output()
-        .unwrap();
-    assert!(
-        finish.status.success(),
-        "the final sync failed: {}",
-        String::from_utf8_lossy(&finish.stderr)
     );
 
     let truth = sim.ground_truth("acme");
@@ -204,5 +230,83 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
             truth.tickets.deleted.len() as i64
         )
     );
+    sim.shutdown().await;
+}
+
+/// Under Zendesk's budgets (a simulated minute a second) the first import
+/// splits the comment history between the events export and the
+/// per-ticket endpoint; kills land in the split's probe and the per-ticket
+/// queue too. Every comment still arrives exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing() {
+    let sim = Simulator::start_settled(SimConfig {
+        tickets: 6000,
+        users: 400,
+        organizations: 40,
+        history_days: 60,
+        rate_limits: Some(RateLimits {
+            account_per_minute: 700,
+            incremental_per_minute: 10,
+            send_retry_after: true,
+        }),
+        time_scale: 60.0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_connection_file(&sim, dir.path());
+    let db = dir.path().join("kill.db");
+    let interrupted_mid_way = kill_repeatedly(&sim, dir.path(), &[], 200..1500, || {}).await;
+    assert!(
+        interrupted_mid_way >= 3,
+        "the kills did not land mid-sync; make the dataset larger"
+    );
+
+    let truth = sim.ground_truth("acme");
+    let live = truth.tickets.live();
+    assert_same(
+        "live tickets",
+        keys(&db, "conversation", false),
+        live.iter().copied().collect(),
+    );
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let split: i64 = connection
+        .query_row(
+            "SELECT json_extract(CAST(value AS TEXT), '$.start') FROM kv WHERE key = 'comment-split'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let per_ticket: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM records WHERE stream = 'ticket_comments_backfill'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        per_ticket > 0,
+        "the history was not split: nothing came per ticket"
+    );
+    // Comments of live tickets, and of deleted ones from the split on (the
+    // events export still carries those).
+    let expected: Vec<u64> = truth
+        .comments
+        .versions
+        .iter()
+        .filter(|(id, v)| live.contains(&truth.comment_tickets[id]) || v.updated_at >= split)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_same("comments", keys(&db, "message", false), expected);
+    let twice: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT key FROM records WHERE kind = 'message'
+             GROUP BY key HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(twice, 0, "comments written by both comment streams");
     sim.shutdown().await;
 }
