@@ -1,18 +1,21 @@
 //! The host's HTTPS sender: it resolves names itself, refuses addresses the
 //! policy forbids, connects only to the address it vetted, speaks TLS with
 //! the configured trust roots, caps response bodies and enforces timeouts.
-//! It never follows redirects.
+//! It never follows redirects. Connections are kept alive and reused per
+//! origin once a response has been read to its end.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
@@ -112,10 +115,57 @@ impl SendError {
     }
 }
 
+/// Idle connections kept per origin.
+const IDLE_PER_ORIGIN: usize = 16;
+
+/// How long an idle connection is kept: well under common servers'
+/// keep-alive timeouts, so a reused connection is rarely closed under it.
+const IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// Idle keep-alive connections, per origin. A connection is only put back
+/// after its response was read to the end; each went to an address that
+/// was vetted when it was opened.
+#[derive(Clone, Default)]
+struct Pool(Arc<Mutex<HashMap<Origin, Vec<IdleConnection>>>>);
+
+/// A kept connection and since when it has been idle.
+type IdleConnection = (Instant, SendRequest<WasiBody>);
+
+/// How long a request waits for an idle connection to turn ready (its
+/// connection task has yet to notice that the last response ended).
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
+impl Pool {
+    /// The connection to `origin` idle the shortest time, ready for a
+    /// request, if there is one; closed and stale ones are dropped.
+    async fn take(&self, origin: &Origin) -> Option<SendRequest<WasiBody>> {
+        let mut sender = {
+            let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = idle.get_mut(origin)?;
+            kept.retain(|(since, sender)| !sender.is_closed() && since.elapsed() < IDLE_FOR);
+            kept.pop()?.1
+        };
+        match tokio::time::timeout(READY_WITHIN, sender.ready()).await {
+            Ok(Ok(())) => Some(sender),
+            _ => None,
+        }
+    }
+
+    /// Keep `sender` for a later request to `origin`.
+    fn put(&self, origin: Origin, sender: SendRequest<WasiBody>) {
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = idle.entry(origin).or_default();
+        if kept.len() < IDLE_PER_ORIGIN {
+            kept.push((Instant::now(), sender));
+        }
+    }
+}
+
 /// The shared HTTPS client of a host process.
 pub struct HttpsClient {
     tls: tokio_rustls::TlsConnector,
     options: NetworkOptions,
+    pool: Pool,
 }
 
 impl HttpsClient {
@@ -152,6 +202,7 @@ impl HttpsClient {
         Ok(HttpsClient {
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
             options,
+            pool: Pool::default(),
         })
     }
 
@@ -207,15 +258,12 @@ impl HttpsClient {
         Ok(allowed)
     }
 
-    /// Send `request` to `origin` (already allowed by the caller's policy).
-    /// A body cut at the size cap is reported to `denials`.
-    pub async fn send(
+    /// A new connection to `origin`: vetted address, TCP, TLS, HTTP/1.1.
+    async fn connect(
         &self,
         origin: &Origin,
-        mut request: http::Request<WasiBody>,
         timeouts: Timeouts,
-        denials: &Denials,
-    ) -> Result<http::Response<WasiBody>, SendError> {
+    ) -> Result<SendRequest<WasiBody>, SendError> {
         let addresses = self.vetted_addresses(origin, timeouts.connect).await?;
         let connect = async {
             let mut last_error = None;
@@ -245,7 +293,7 @@ impl HttpsClient {
             Ok(Err(e)) => return Err(SendError::failed(tls_error(&e))),
             Ok(Ok(tls)) => tls,
         };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| SendError::failed(HttpError::from(e)))?;
         tokio::spawn(async move {
@@ -253,6 +301,19 @@ impl HttpsClient {
                 tracing::debug!("connection closed with an error: {e}");
             }
         });
+        Ok(sender)
+    }
+
+    /// Send `request` to `origin` (already allowed by the caller's policy),
+    /// on an idle connection when there is one. A body cut at the size cap
+    /// is reported to `denials`.
+    pub async fn send(
+        &self,
+        origin: &Origin,
+        mut request: http::Request<WasiBody>,
+        timeouts: Timeouts,
+        denials: &Denials,
+    ) -> Result<http::Response<WasiBody>, SendError> {
         let path = request
             .uri()
             .path_and_query()
@@ -261,12 +322,26 @@ impl HttpsClient {
         *request.uri_mut() = path
             .parse()
             .map_err(|_| SendError::failed(HttpError::HttpRequestUriInvalid))?;
-        let response =
-            match tokio::time::timeout(timeouts.first_byte, sender.send_request(request)).await {
-                Err(_) => return Err(SendError::failed(HttpError::ConnectionReadTimeout)),
-                Ok(Err(e)) => return Err(SendError::failed(HttpError::from(e))),
-                Ok(Ok(response)) => response,
+        let mut request = Some(request);
+        let mut idle = self.pool.take(origin).await;
+        let (sender, response) = loop {
+            let reused = idle.is_some();
+            let mut sender = match idle.take() {
+                Some(sender) => sender,
+                None => self.connect(origin, timeouts).await?,
             };
+            let sending = sender.try_send_request(request.take().expect("a request to send"));
+            match tokio::time::timeout(timeouts.first_byte, sending).await {
+                Err(_) => return Err(SendError::failed(HttpError::ConnectionReadTimeout)),
+                Ok(Ok(response)) => break (sender, response),
+                // An idle connection the server closed meanwhile: the
+                // request was not sent, so it goes on a new connection.
+                Ok(Err(mut unsent)) if reused && unsent.message().is_some() => {
+                    request = unsent.take_message();
+                }
+                Ok(Err(e)) => return Err(SendError::failed(HttpError::from(e.into_error()))),
+            }
+        };
         let max = self.options.max_response_bytes;
         if let Some(length) = response.body().size_hint().exact() {
             if length > max {
@@ -287,6 +362,7 @@ impl HttpsClient {
                 denials: denials.clone(),
                 between_bytes: timeouts.between_bytes,
                 idle: Box::pin(tokio::time::sleep(timeouts.between_bytes)),
+                keep_alive: Some((self.pool.clone(), origin.clone(), sender)),
             }
             .boxed_unsync()
         }))
@@ -323,6 +399,8 @@ struct CappedBody {
     denials: Denials,
     between_bytes: Duration,
     idle: Pin<Box<tokio::time::Sleep>>,
+    /// Where the connection goes once the body has been read to its end.
+    keep_alive: Option<(Pool, Origin, SendRequest<WasiBody>)>,
 }
 
 impl Body for CappedBody {
@@ -356,7 +434,12 @@ impl Body for CappedBody {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                if let Some((pool, origin, sender)) = self.keep_alive.take() {
+                    pool.put(origin, sender);
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => match self.idle.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
                 Poll::Pending => Poll::Pending,

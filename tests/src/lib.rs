@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -33,6 +34,8 @@ pub struct TestServer {
     pub ca_pem: String,
     /// Requests received, by path.
     pub hits: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// TLS connections accepted.
+    connections: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -169,6 +172,8 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let hits: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
         let counter = hits.clone();
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = connections.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
@@ -176,10 +181,12 @@ impl TestServer {
                 };
                 let acceptor = acceptor.clone();
                 let counter = counter.clone();
+                let accepted = accepted.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
+                    accepted.fetch_add(1, Ordering::Relaxed);
                     let service = service_fn(move |request: Request<Incoming>| {
                         *counter
                             .lock()
@@ -198,8 +205,14 @@ impl TestServer {
             addr,
             ca_pem: ca_cert.pem(),
             hits,
+            connections,
             task,
         }
+    }
+
+    /// TLS connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Requests received on `path`.

@@ -171,6 +171,11 @@ async fn the_example_connector_reads_a_feed_end_to_end() {
     assert_eq!(sync_feed(&mut feed).await, (120, 12));
     // Three pages of 50, plus the check; all authenticated by the host.
     assert_eq!(setup.server.hits("/items"), 4);
+    assert_eq!(
+        setup.server.connections(),
+        1,
+        "the connection is kept alive"
+    );
     // The connector's storage is durable and scoped to the connection.
     let stored: Vec<u8> = setup
         .db
