@@ -69,13 +69,17 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 /// A linked component of a known version, ready to instantiate.
 #[derive(Clone)]
 pub(crate) enum CorePre {
+    /// A 0.1 component.
     V0_1(v0_1::ConnectorCorePre<HostState>),
+    /// A 0.2 component.
     V0_2(v0_2::ConnectorCorePre<HostState>),
 }
 
 /// One instance of a connector.
 pub(crate) enum Core {
+    /// An instance of a 0.1 component.
     V0_1(v0_1::ConnectorCore),
+    /// An instance of a 0.2 component.
     V0_2(v0_2::ConnectorCore),
 }
 

@@ -132,6 +132,13 @@ async fn run_watched_sync(
     sync::run(recipe.clone().factory(), streams, store, options, progress).await
 }
 
+/// A sync of every stream with the default options, each stream done.
+async fn sync_to_the_end(recipe: &Arc<ConnectionRecipe>) -> SyncReport {
+    let report = run_sync(recipe, SyncOptions::default()).await;
+    assert_all_done(&report);
+    report
+}
+
 fn assert_all_done(report: &SyncReport) {
     for stream in &report.streams {
         assert_eq!(stream.outcome, Outcome::Done, "{}", stream.stream);
@@ -197,8 +204,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    let report = run_sync(&recipe, SyncOptions::default()).await;
-    assert_all_done(&report);
+    sync_to_the_end(&recipe).await;
     env.assert_matches_ground_truth("acme");
 
     // API cost of the first import: one page per 1000 items per export.
@@ -230,8 +236,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
         .unwrap();
     env.sim.advance_time(120);
     env.sim.reset_counts();
-    let report = run_sync(&recipe, SyncOptions::default()).await;
-    assert_all_done(&report);
+    let report = sync_to_the_end(&recipe).await;
     env.assert_matches_ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
     assert!(created.iter().all(|id| live.contains(id)));
@@ -291,8 +296,7 @@ async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
         "oauth_refresh_token": client.refresh_token,
     });
     let recipe = env.recipe("oauth", config.clone(), "oauth_refresh_token");
-    let report = run_sync(&recipe, SyncOptions::default()).await;
-    assert_all_done(&report);
+    sync_to_the_end(&recipe).await;
     env.assert_matches_ground_truth("oauth");
     let stored = |name: &str| -> String {
         env.db
@@ -402,8 +406,7 @@ async fn tickets_created_before_the_window_come_with_all_their_comments() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    let report = run_sync(&recipe, SyncOptions::default()).await;
-    assert_all_done(&report);
+    sync_to_the_end(&recipe).await;
     let truth = env.sim.ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
     assert!(live.is_subset(&truth.tickets.live()));
@@ -490,8 +493,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    let report = run_sync(&recipe, SyncOptions::default()).await;
-    assert_all_done(&report);
+    sync_to_the_end(&recipe).await;
 
     let truth = env.sim.ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
