@@ -244,11 +244,7 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
         users: 400,
         organizations: 40,
         history_days: 60,
-        rate_limits: Some(RateLimits {
-            account_per_minute: 700,
-            incremental_per_minute: 10,
-            send_retry_after: true,
-        }),
+        rate_limits: RateLimits::plan("enterprise"),
         time_scale: 60.0,
         ..SimConfig::default()
     })
@@ -289,16 +285,11 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
         per_ticket > 0,
         "the history was not split: nothing came per ticket"
     );
-    // Comments of live tickets, and of deleted ones from the split on (the
-    // events export still carries those).
-    let expected: Vec<u64> = truth
-        .comments
-        .versions
-        .iter()
-        .filter(|(id, v)| live.contains(&truth.comment_tickets[id]) || v.updated_at >= split)
-        .map(|(id, _)| *id)
-        .collect();
-    assert_same("comments", keys(&db, "message", false), expected);
+    assert_same(
+        "comments",
+        keys(&db, "message", false),
+        truth.comments_with_split_at(split).into_iter().collect(),
+    );
     let twice: i64 = connection
         .query_row(
             "SELECT COUNT(*) FROM (SELECT key FROM records WHERE kind = 'message'

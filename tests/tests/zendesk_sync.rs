@@ -483,11 +483,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     let env = env(SimConfig {
         tickets: 6000,
         history_days: 60,
-        rate_limits: Some(RateLimits {
-            account_per_minute: 700,
-            incremental_per_minute: 10,
-            send_retry_after: true,
-        }),
+        rate_limits: RateLimits::plan("enterprise"),
         time_scale: 60.0,
         ..SimConfig::default()
     })
@@ -523,14 +519,11 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     assert!(split > window && split > first, "split {split}");
     assert!(counts["ticket_comments"] > 100, "{counts:?}");
     let (messages, _) = env.ids("acme", "message");
-    let expected: BTreeSet<u64> = truth
-        .comments
-        .versions
-        .iter()
-        .filter(|(id, v)| live.contains(&truth.comment_tickets[id]) || v.updated_at as u64 >= split)
-        .map(|(id, _)| *id)
-        .collect();
-    assert_eq!(messages, expected, "comments");
+    assert_eq!(
+        messages,
+        truth.comments_with_split_at(split as i64),
+        "comments"
+    );
     assert_eq!(duplicated_messages(&env, "acme"), 0);
 
     // Field changes, escalations among them.

@@ -171,14 +171,7 @@ fn main() {
         assert!(tombstones.is_subset(&truth.tickets.deleted));
         assert_eq!(twice + twice_tickets, 0, "a record written twice");
         let split = stored(&db, "comment-split")["start"].as_u64().unwrap() as i64;
-        let expected: BTreeSet<u64> = truth
-            .comments
-            .versions
-            .iter()
-            .filter(|(id, v)| live.contains(&truth.comment_tickets[id]) || v.updated_at >= split)
-            .map(|(id, _)| *id)
-            .collect();
-        assert_eq!(messages, expected, "comments");
+        assert_eq!(messages, truth.comments_with_split_at(split), "comments");
         let (users, _) = keys(&db, "person", false);
         assert_eq!(users, truth.users.live(), "users");
 

@@ -51,3 +51,19 @@ pub struct GroundTruth {
     /// Satisfaction ratings (offered or rated).
     pub satisfaction_ratings: KindTruth,
 }
+
+impl GroundTruth {
+    /// The comments a first import delivers when its comment history splits at `split`
+    /// (Unix seconds) between the per-ticket endpoint and the events export: every comment of
+    /// a live ticket, and those of deleted tickets made from the split on (the events export
+    /// still carries them; a deleted ticket's comments list is gone).
+    pub fn comments_with_split_at(&self, split: i64) -> BTreeSet<u64> {
+        let live = self.tickets.live();
+        self.comments
+            .versions
+            .iter()
+            .filter(|(id, v)| live.contains(&self.comment_tickets[id]) || v.updated_at >= split)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
