@@ -137,27 +137,6 @@ impl<S: Storage> NativeConnector<S> {
         http: &mut impl HttpClient,
         request: &PageRequest,
     ) -> Result<Page, ConnectorError> {
-        let mut page = self.fetch_records(http, request)?;
-        if let Some(config) = self.config.as_ref() {
-            let stream = Self::stream(config, &request.stream)?;
-            let ctx = FetchContext {
-                config,
-                storage: &self.storage,
-                catalogs: &mut self.catalogs,
-                sync_started_at: request.sync_started_at,
-                page_size: request.page_size,
-            };
-            page.progress = progress::estimate(&ctx, stream, &page);
-        }
-        Ok(page)
-    }
-
-    /// The records, cursor and budgets of a page (see [`Self::fetch_page`]).
-    fn fetch_records(
-        &mut self,
-        http: &mut impl HttpClient,
-        request: &PageRequest,
-    ) -> Result<Page, ConnectorError> {
         let config = self.config.as_ref().ok_or_else(|| {
             ConnectorError::config("", "the connector is not configured: call configure first")
         })?;
@@ -169,73 +148,9 @@ impl<S: Storage> NativeConnector<S> {
             sync_started_at: request.sync_started_at,
             page_size: request.page_size,
         };
-        fetch::begin_page(&ctx, stream, request.cursor.as_deref())?;
-        let mut page = Page {
-            next_cursor: request.cursor.clone(),
-            ..Page::default()
-        };
-        loop {
-            let planned = match fetch::next_request(&mut ctx, stream, page.next_cursor.as_deref())?
-            {
-                Step::Finished(last) => {
-                    page.records.extend(last.records);
-                    page.next_cursor = last.next_cursor;
-                    page.done = last.done;
-                    return Ok(page);
-                }
-                Step::Request(planned) => vec![planned],
-                Step::Batch(planned) => planned,
-            };
-            let specs: Vec<HttpRequestSpec> = planned.iter().map(|p| p.http.clone()).collect();
-            let before = page.requests;
-            page.requests += specs.len() as u32;
-            let mut budgets = Vec::new();
-            let responses = http
-                .send_many(&specs)
-                .into_iter()
-                .zip(&planned)
-                .map(|(sent, planned)| {
-                    let response = sent.map_err(|e| {
-                        let context = ErrorContext {
-                            subdomain: &config.subdomain,
-                            auth: config.auth,
-                            what: &planned.what,
-                        };
-                        classify_transport(&e, &context)
-                    })?;
-                    ratelimit::merge_concurrent(
-                        &mut budgets,
-                        ratelimit::budgets(&response.headers),
-                    );
-                    Ok(response)
-                })
-                .collect();
-            ratelimit::merge(&mut page.budgets, budgets);
-            let (handled, failure) = fetch::handle_all(&mut ctx, &planned, responses);
-            let progressed = before > 0 || handled.is_some();
-            if let Some(handled) = handled {
-                page.records.extend(handled.records);
-                page.next_cursor = handled.next_cursor;
-                page.done = handled.done;
-            }
-            if let Some(error) = failure {
-                if !progressed {
-                    return Err(error);
-                }
-                // Progress first; the error comes again on the next call.
-                return Ok(page);
-            }
-            let more = if page.done {
-                false
-            } else if page.records.is_empty() {
-                page.requests < MAX_REQUESTS_PER_PAGE && !ratelimit::exhausted(&page.budgets)
-            } else {
-                page.requests < fetch::requests_per_page(stream) && !ratelimit::low(&page.budgets)
-            };
-            if !more {
-                return Ok(page);
-            }
-        }
+        let mut page = fetch_records(&mut ctx, stream, http, request.cursor.as_deref())?;
+        page.progress = progress::estimate(&ctx, stream, &page);
+        Ok(page)
     }
 
     /// `map-record`: one raw record to normalized records.
@@ -255,5 +170,78 @@ impl<S: Storage> NativeConnector<S> {
             now_ms: now_millis(),
         };
         mapping::map_record(&mut ctx, stream, raw)
+    }
+}
+
+/// The records, cursor and budgets of a page from `cursor` (see
+/// [`NativeConnector::fetch_page`]).
+fn fetch_records(
+    ctx: &mut FetchContext<'_>,
+    stream: StreamName,
+    http: &mut impl HttpClient,
+    cursor: Option<&str>,
+) -> Result<Page, ConnectorError> {
+    fetch::begin_page(ctx, stream, cursor)?;
+    let mut page = Page {
+        next_cursor: cursor.map(str::to_owned),
+        ..Page::default()
+    };
+    loop {
+        let planned = match fetch::next_request(ctx, stream, page.next_cursor.as_deref())? {
+            Step::Finished(last) => {
+                page.records.extend(last.records);
+                page.next_cursor = last.next_cursor;
+                page.done = last.done;
+                return Ok(page);
+            }
+            Step::Request(planned) => vec![planned],
+            Step::Batch(planned) => planned,
+        };
+        let specs: Vec<HttpRequestSpec> = planned.iter().map(|p| p.http.clone()).collect();
+        let before = page.requests;
+        page.requests += specs.len() as u32;
+        let mut budgets = Vec::new();
+        let responses = http
+            .send_many(&specs)
+            .into_iter()
+            .zip(&planned)
+            .map(|(sent, planned)| {
+                let response = sent.map_err(|e| {
+                    let context = ErrorContext {
+                        subdomain: &ctx.config.subdomain,
+                        auth: ctx.config.auth,
+                        what: &planned.what,
+                    };
+                    classify_transport(&e, &context)
+                })?;
+                ratelimit::merge_concurrent(&mut budgets, ratelimit::budgets(&response.headers));
+                Ok(response)
+            })
+            .collect();
+        ratelimit::merge(&mut page.budgets, budgets);
+        let (handled, failure) = fetch::handle_all(ctx, &planned, responses);
+        let progressed = before > 0 || handled.is_some();
+        if let Some(handled) = handled {
+            page.records.extend(handled.records);
+            page.next_cursor = handled.next_cursor;
+            page.done = handled.done;
+        }
+        if let Some(error) = failure {
+            if !progressed {
+                return Err(error);
+            }
+            // Progress first; the error comes again on the next call.
+            return Ok(page);
+        }
+        let more = if page.done {
+            false
+        } else if page.records.is_empty() {
+            page.requests < MAX_REQUESTS_PER_PAGE && !ratelimit::exhausted(&page.budgets)
+        } else {
+            page.requests < fetch::requests_per_page(stream) && !ratelimit::low(&page.budgets)
+        };
+        if !more {
+            return Ok(page);
+        }
     }
 }
