@@ -267,6 +267,7 @@ fn spec(s: native::ConnectorSpec) -> wit::ConnectorSpec {
                 required_fields: a.required_fields,
                 kind: match a.kind {
                     native::AuthKind::Basic(t) => wit::AuthKind::Basic(t),
+                    native::AuthKind::Bearer(t) => wit::AuthKind::Bearer(t),
                     native::AuthKind::OAuth2RefreshToken(o) => {
                         wit::AuthKind::Oauth2RefreshToken(oauth2(o))
                     }

@@ -25,6 +25,14 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
+/// A simulated account with `n` tickets and the default everything else.
+fn tickets(n: usize) -> SimConfig {
+    SimConfig {
+        tickets: n,
+        ..SimConfig::default()
+    }
+}
+
 async fn env(config: SimConfig) -> Env {
     let sim = Simulator::start_settled(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -148,9 +156,8 @@ fn assert_all_done(report: &SyncReport) {
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_tell_the_operator_how_far_the_import_is_and_the_time_left() {
     let env = env(SimConfig {
-        tickets: 400,
         history_days: 60,
-        ..SimConfig::default()
+        ..tickets(400)
     })
     .await;
     let events = Arc::new(Mutex::new(Vec::new()));
@@ -198,9 +205,8 @@ async fn pages_tell_the_operator_how_far_the_import_is_and_the_time_left() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     let env = env(SimConfig {
-        tickets: 400,
         history_days: 60,
-        ..SimConfig::default()
+        ..tickets(400)
     })
     .await;
     let recipe = env.token_recipe("acme");
@@ -256,11 +262,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_faults_are_retried_without_loss() {
-    let env = env(SimConfig {
-        tickets: 150,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env(tickets(150)).await;
     env.sim.set_fault(
         "incremental_tickets_cursor",
         Fault::next(2, FaultKind::Status(503)),
@@ -283,11 +285,7 @@ async fn transient_faults_are_retried_without_loss() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
-    let env = env(SimConfig {
-        tickets: 50,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env(tickets(50)).await;
     let client = env.sim.oauth_client("acme");
     let config = json!({
         "subdomain": "acme",
@@ -326,11 +324,7 @@ async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_token_and_a_light_agent_get_actionable_errors() {
-    let env = env(SimConfig {
-        tickets: 10,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env(tickets(10)).await;
     let admin = env.sim.admin_credentials("acme");
     let wrong = env.recipe(
         "wrong",
@@ -400,9 +394,8 @@ async fn tickets_created_before_the_window_come_with_all_their_comments() {
     // old tickets updated inside the window, are imported; their earlier
     // comments come per ticket.
     let env = env(SimConfig {
-        tickets: 600,
         history_days: 150,
-        ..SimConfig::default()
+        ..tickets(600)
     })
     .await;
     let recipe = env.token_recipe("acme");
@@ -461,11 +454,7 @@ async fn tickets_created_before_the_window_come_with_all_their_comments() {
 async fn the_first_comment_of_a_ticket_created_just_before_the_window_is_imported() {
     // The simulator's history and the connector's window are both 90 days:
     // ticket 1 was created minutes before the window and updated inside it.
-    let env = env(SimConfig {
-        tickets: 200,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env(tickets(200)).await;
     let report = run_sync(&env.token_recipe("acme"), SyncOptions::default()).await;
     assert_all_done(&report);
     let (live, _) = env.ids("acme", "conversation");
@@ -481,11 +470,10 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     use zendesk_sim::RateLimits;
     // Zendesk's budgets, a simulated minute per second.
     let env = env(SimConfig {
-        tickets: 6000,
         history_days: 60,
         rate_limits: RateLimits::plan("enterprise"),
         time_scale: 60.0,
-        ..SimConfig::default()
+        ..tickets(6000)
     })
     .await;
     let recipe = env.token_recipe("acme");

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
-use host_harness::contract::{Budget, NormalizedRecord, Page, PageRequest, Progress};
+use host_harness::contract::{NormalizedRecord, Page, PageRequest};
 use host_harness::db::Database;
 use host_harness::errors::{ConnectorError, FieldError};
 use host_harness::http_policy::Origin;
@@ -173,37 +173,9 @@ impl Source for NativeSource {
         &mut self,
         request: &PageRequest,
     ) -> impl Future<Output = Result<Page, ConnectorError>> + Send {
-        let request = zendesk_connector::types::PageRequest {
-            stream: request.stream.clone(),
-            cursor: request.cursor.clone(),
-            sync_started_at: request.sync_started_at,
-            page_size: request.page_size,
-        };
         let result =
-            tokio::task::block_in_place(|| self.connector.fetch_page(&mut self.http, &request));
-        async move {
-            let page = result.map_err(convert)?;
-            Ok(Page {
-                records: page.records,
-                next_cursor: page.next_cursor,
-                done: page.done,
-                budgets: page
-                    .budgets
-                    .into_iter()
-                    .map(|b| Budget {
-                        name: b.name,
-                        limit: b.limit,
-                        remaining: b.remaining,
-                        reset_seconds: b.reset_seconds,
-                    })
-                    .collect(),
-                requests: page.requests,
-                progress: page.progress.map(|p| Progress {
-                    done: p.done,
-                    total: p.total,
-                }),
-            })
-        }
+            tokio::task::block_in_place(|| self.connector.fetch_page(&mut self.http, request));
+        async move { result.map_err(convert) }
     }
 
     fn map_record(
@@ -212,18 +184,6 @@ impl Source for NativeSource {
         raw: &str,
     ) -> impl Future<Output = Result<Vec<NormalizedRecord>, ConnectorError>> + Send {
         let result = self.connector.map_record(stream, raw);
-        async move {
-            Ok(result
-                .map_err(convert)?
-                .into_iter()
-                .map(|r| NormalizedRecord {
-                    kind: r.kind,
-                    key: r.key,
-                    version: r.version,
-                    data: r.data,
-                    deleted: r.deleted,
-                })
-                .collect())
-        }
+        async move { result.map_err(convert) }
     }
 }
