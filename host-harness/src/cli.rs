@@ -44,7 +44,8 @@ pub struct GlobalOptions {
     /// Where compiled components are cached (default: the user's cache folder).
     #[arg(long, global = true, env = "CONNECTOR_HOST_CACHE")]
     pub cache_dir: Option<PathBuf>,
-    /// Pin HOST:PORT to ADDR[:PORT], like curl's --resolve (repeatable).
+    /// Pin HOST:PORT to an address, like curl's --resolve; the address may
+    /// carry its own port (HOST:PORT:ADDR:PORT2). Repeatable.
     #[arg(long = "resolve", global = true, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// Also trust the CA certificates in this PEM file.
