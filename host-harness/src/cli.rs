@@ -15,7 +15,7 @@ use crate::kv::StorageQuota;
 use crate::logs::LogLimits;
 use crate::outbound::{HttpsClient, NetworkOptions};
 use crate::store::RecordStore;
-use crate::sync::{SyncOptions, SyncReport};
+use crate::sync::{StopSignal, SyncOptions, SyncReport};
 use crate::{Connection, ConnectionSettings, Limits, Runtime};
 
 /// Runs connector components in a sandbox and syncs their data into SQLite.
@@ -426,8 +426,56 @@ pub async fn sync_once(
     .await)
 }
 
+/// How a command ended, when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// It did all it was asked.
+    Completed,
+    /// A sync was stopped on request (Ctrl-C or SIGTERM); what it fetched
+    /// is committed and the next sync resumes from there.
+    Stopped,
+}
+
+/// Asks `stop` on the first Ctrl-C or SIGTERM, and quits at once on the
+/// second (the database stays consistent either way).
+fn stop_on_signals(stop: StopSignal) {
+    tokio::spawn(async move {
+        interrupted().await;
+        eprintln!("stopping: committing the pages already fetched (Ctrl-C again to quit at once)");
+        stop.stop();
+        interrupted().await;
+        eprintln!("quitting at once; the next sync resumes from the last committed page");
+        std::process::exit(130);
+    });
+}
+
+/// Completes on Ctrl-C or SIGTERM; never when the signals cannot be watched.
+async fn interrupted() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
 /// Run a command, printing its result to standard output.
-pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
+pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
     let context = Context::new(cli.global.clone())?;
     match cli.command {
         Command::Spec(args) => {
@@ -481,19 +529,26 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
                 concurrency: args.concurrency,
                 ..SyncOptions::default()
             };
+            stop_on_signals(options.stop.clone());
             loop {
                 let report = sync_once(&recipe, &options).await?;
                 print!("{}", crate::progress::summary(&report));
+                if !report.succeeded() && args.every.is_none() {
+                    return Err(ConnectorError::Transient(
+                        "some streams failed (see above); run `sync` again to resume from the last committed page".into(),
+                    ));
+                }
+                if report.interrupted() {
+                    return Ok(Finished::Stopped);
+                }
                 let Some(every) = args.every else {
-                    if !report.succeeded() {
-                        return Err(ConnectorError::Transient(
-                            "some streams failed (see above); run `sync` again to resume from the last committed page".into(),
-                        ));
-                    }
                     break;
                 };
                 eprintln!("next sync in {}s (Ctrl-C to stop)", every.as_secs());
-                tokio::time::sleep(every).await;
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = options.stop.stopped() => return Ok(Finished::Stopped),
+                }
             }
         }
         Command::Status(args) => {
@@ -591,7 +646,7 @@ pub async fn run(cli: Cli) -> Result<(), ConnectorError> {
             crate::platform::report(&context.db, &args.connection.config, args.html.as_deref())?
         ),
     }
-    Ok(())
+    Ok(Finished::Completed)
 }
 
 #[cfg(test)]

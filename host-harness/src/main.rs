@@ -1,7 +1,7 @@
 //! `connector-host`: run connector components and sync their data.
 
 use clap::Parser;
-use host_harness::cli::{run, Cli};
+use host_harness::cli::{run, Cli, Finished};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -24,7 +24,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(Finished::Completed) => std::process::ExitCode::SUCCESS,
+        // The shell's code for "ended by SIGINT"; what was fetched is committed.
+        Ok(Finished::Stopped) => std::process::ExitCode::from(130),
         Err(err) => {
             eprintln!("error: {err}");
             std::process::ExitCode::from(exit_code(&err))

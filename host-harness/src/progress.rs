@@ -126,6 +126,7 @@ fn outcome_text(outcome: &Outcome) -> String {
         Outcome::Done => "done".into(),
         Outcome::Skipped(why) => format!("skipped: {why}"),
         Outcome::Failed(why) => format!("FAILED: {why}"),
+        Outcome::Interrupted => "stopped: the next sync resumes here".into(),
     }
 }
 
@@ -146,6 +147,7 @@ pub fn summary(report: &SyncReport) -> String {
                     Outcome::Done => "done".into(),
                     Outcome::Skipped(_) => "skipped".into(),
                     Outcome::Failed(_) => "FAILED".into(),
+                    Outcome::Interrupted => "stopped".into(),
                 },
             ]
         })
@@ -171,8 +173,13 @@ pub fn summary(report: &SyncReport) -> String {
         match &s.outcome {
             Outcome::Failed(why) => out.push_str(&format!("{}: {why}\n", s.stream)),
             Outcome::Skipped(why) => out.push_str(&format!("{} skipped: {why}\n", s.stream)),
-            Outcome::Done => {}
+            Outcome::Done | Outcome::Interrupted => {}
         }
+    }
+    if report.interrupted() {
+        out.push_str(
+            "stopped on request: what was fetched is committed; run `sync` again to resume from the last committed page\n",
+        );
     }
     out
 }

@@ -2,7 +2,9 @@
 //! commit records and cursor together; repeat until the stream is done.
 //! Streams run concurrently (an instance each) once the streams they
 //! depend on have finished; rate limits are honoured and transient errors
-//! retried with backoff.
+//! retried with backoff. A [`StopSignal`] ends a sync early without losing
+//! anything: pages already fetched are committed, the rest waits for the
+//! next sync.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -56,6 +58,38 @@ pub type SourceFactory<S> =
 /// Opens a fresh connection (its own instance) for one stream.
 pub type ConnectionFactory = SourceFactory<Connection>;
 
+/// Asks a running sync to stop: no new page is fetched and no new stream
+/// starts, pages already fetched are committed, and a page request in
+/// flight is abandoned (nothing of it was committed, so the next sync asks
+/// again).
+#[derive(Clone, Debug)]
+pub struct StopSignal(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl StopSignal {
+    /// Ask the sync to stop.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once a stop is asked for.
+    pub async fn stopped(&self) {
+        let mut receiver = self.0.subscribe();
+        // The sender lives in `self`, so waiting cannot fail.
+        let _ = receiver.wait_for(|stopped| *stopped).await;
+    }
+}
+
 /// How a sync runs.
 #[derive(Clone, Debug)]
 pub struct SyncOptions {
@@ -78,6 +112,8 @@ pub struct SyncOptions {
     /// skipped while their last sync is more recent than the interval,
     /// unless named in `streams`.
     pub refresh_every: BTreeMap<String, Duration>,
+    /// Ends the sync early when asked (Ctrl-C in `connector-host sync`).
+    pub stop: StopSignal,
 }
 
 impl Default for SyncOptions {
@@ -91,6 +127,7 @@ impl Default for SyncOptions {
             concurrency: 4,
             backoff: Duration::from_millis(500),
             refresh_every: BTreeMap::new(),
+            stop: StopSignal::default(),
         }
     }
 }
@@ -104,6 +141,9 @@ pub enum Outcome {
     Skipped(String),
     /// Failed; the committed cursor is kept for the next run.
     Failed(String),
+    /// Stopped on request (or never started); the next sync resumes from
+    /// the last committed page.
+    Interrupted,
 }
 
 /// What one stream did.
@@ -133,6 +173,25 @@ pub struct StreamReport {
     pub outcome: Outcome,
 }
 
+impl StreamReport {
+    /// A report of a stream that has done nothing yet.
+    fn new(stream: &str, outcome: Outcome) -> Self {
+        StreamReport {
+            stream: stream.to_owned(),
+            records: 0,
+            pages: 0,
+            requests: 0,
+            rate_limited: 0,
+            retries: 0,
+            duration: Duration::ZERO,
+            fetching: Duration::ZERO,
+            mapping: Duration::ZERO,
+            storing: Duration::ZERO,
+            outcome,
+        }
+    }
+}
+
 /// What a sync did.
 #[derive(Clone, Debug)]
 pub struct SyncReport {
@@ -153,6 +212,13 @@ impl SyncReport {
     /// Normalized records committed over all streams.
     pub fn records(&self) -> u64 {
         self.streams.iter().map(|s| s.records).sum()
+    }
+
+    /// Whether a stop request ended any stream early.
+    pub fn interrupted(&self) -> bool {
+        self.streams
+            .iter()
+            .any(|s| s.outcome == Outcome::Interrupted)
     }
 }
 
@@ -269,7 +335,7 @@ pub async fn run<S: Source + 'static>(
     let mut reports = Vec::new();
     loop {
         // Start every stream whose dependencies (within this sync) are finished.
-        while running.len() < options.concurrency.max(1) {
+        while running.len() < options.concurrency.max(1) && !options.stop.is_stopped() {
             let Some(index) = pending.iter().position(|s| {
                 s.depends_on
                     .iter()
@@ -301,6 +367,12 @@ pub async fn run<S: Source + 'static>(
             None => break,
         }
     }
+    // Streams a stop kept from starting (they sent no events).
+    reports.extend(
+        pending
+            .iter()
+            .map(|info| StreamReport::new(&info.name, Outcome::Interrupted)),
+    );
     SyncReport {
         streams: reports,
         duration: started.elapsed(),
@@ -365,19 +437,7 @@ impl StreamWorker {
     /// and a blocking thread commits the page before that, in order.
     async fn run<S: Source + 'static>(self, open: SourceFactory<S>) -> StreamReport {
         let started = Instant::now();
-        let mut report = StreamReport {
-            stream: self.info.name.clone(),
-            records: 0,
-            pages: 0,
-            requests: 0,
-            rate_limited: 0,
-            retries: 0,
-            duration: Duration::ZERO,
-            fetching: Duration::ZERO,
-            mapping: Duration::ZERO,
-            storing: Duration::ZERO,
-            outcome: Outcome::Done,
-        };
+        let mut report = StreamReport::new(&self.info.name, Outcome::Done);
         (self.progress)(Event::Started {
             stream: self.info.name.clone(),
         });
@@ -404,13 +464,17 @@ impl StreamWorker {
         report
     }
 
+    /// Wait (rate limit, reserve, backoff), or less when a stop is asked for.
     async fn pause(&self, wait: Duration, reason: String) {
         (self.progress)(Event::Paused {
             stream: self.info.name.clone(),
             wait,
             reason,
         });
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.options.stop.stopped() => {}
+        }
     }
 
     /// Fetch pages from the committed cursor on, retrying what is worth
@@ -444,8 +508,18 @@ impl StreamWorker {
                 page_size,
             };
             let fetch_started = Instant::now();
-            let fetched = source.fetch_page(&request).await;
+            // A stop abandons the request in flight: nothing of it is
+            // committed, so the next sync asks again.
+            let fetched = tokio::select! {
+                biased;
+                () = self.options.stop.stopped() => None,
+                fetched = source.fetch_page(&request) => Some(fetched),
+            };
             stats.fetching += fetch_started.elapsed();
+            let Some(fetched) = fetched else {
+                let _ = pages.send(Fetched::End(Outcome::Interrupted)).await;
+                return stats;
+            };
             let end = match fetched {
                 Ok(page) => {
                     attempt = 0;

@@ -1,11 +1,13 @@
 //! `kill -9` at random moments of a sync, then `sync` again: nothing is
 //! lost and nothing is duplicated, without rate limits (small pages,
 //! changes between the kills) and under Zendesk's budgets (the comment
-//! history split between two endpoints). The real `connector-host` binary
-//! syncs the in-process Zendesk simulator; the database is compared with the
+//! history split between two endpoints). Ctrl-C stops a sync cleanly, and
+//! the next one resumes. The real `connector-host` binary syncs the
+//! in-process Zendesk simulator; the database is compared with the
 //! simulator's ground truth.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -299,5 +301,112 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
         )
         .unwrap();
     assert_eq!(twice, 0, "comments written by both comment streams");
+    sim.shutdown().await;
+}
+
+/// Ctrl-C (SIGINT) during a sync: the pages already fetched are committed,
+/// the summary says the sync stopped, the exit code is 130, and the next
+/// sync resumes from the last committed page rather than starting over.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
+    let sim = Simulator::start_settled(SimConfig {
+        tickets: 3000,
+        history_days: 60,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_connection_file(&sim, dir.path());
+    let db = dir.path().join("kill.db");
+    let token = sim.admin_credentials("acme").api_token;
+    let extra = ["--page-size", "50", "--concurrency", "1"];
+    let mut child = sync_command(&sim, dir.path(), &token, &extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let stderr = child.stderr.take().unwrap();
+    let (stopped, stderr) = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        // The first committed page of the tickets stream.
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with("tickets: ") && line.contains(" pages") {
+                break;
+            }
+        }
+        let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        for line in lines {
+            seen.push_str(&line.unwrap());
+            seen.push('\n');
+        }
+        (status.success(), seen)
+    })
+    .await
+    .unwrap();
+    assert!(stopped, "could not send SIGINT");
+    let output = child.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "stderr:\n{stderr}\nstdout:\n{summary}"
+    );
+    assert!(
+        stderr.contains("stopping: committing the pages already fetched"),
+        "{stderr}"
+    );
+    assert!(summary.contains("stopped on request"), "{summary}");
+    let committed = keys(&db, "conversation", false).len();
+    let live = sim.ground_truth("acme").tickets.live();
+    assert!(
+        committed > 0 && committed < live.len(),
+        "{committed} of {} tickets committed: the stop did not land mid-import",
+        live.len()
+    );
+
+    let finish = sync_command(&sim, dir.path(), &token, &extra)
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        finish.status.success(),
+        "the next sync failed: {}",
+        String::from_utf8_lossy(&finish.stderr)
+    );
+    assert_same(
+        "live tickets",
+        keys(&db, "conversation", false),
+        live.iter().copied().collect(),
+    );
+    let mut messages = keys(&db, "message", false);
+    messages.extend(keys(&db, "message", true));
+    assert_same(
+        "comments",
+        messages,
+        sim.ground_truth("acme")
+            .comments
+            .versions
+            .keys()
+            .copied()
+            .collect(),
+    );
+    // It resumed: the tickets committed before the stop were not read again.
+    let summary = String::from_utf8_lossy(&finish.stdout);
+    let tickets_read: usize = summary
+        .lines()
+        .find_map(|line| line.strip_prefix("tickets "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|records| records.parse().ok())
+        .unwrap_or_else(|| panic!("no tickets row in the summary:\n{summary}"));
+    let all_tickets = live.len() + sim.ground_truth("acme").tickets.deleted.len();
+    assert!(
+        tickets_read < all_tickets,
+        "the next sync read {tickets_read} of {all_tickets} tickets: it started over"
+    );
     sim.shutdown().await;
 }

@@ -283,6 +283,107 @@ async fn transient_faults_are_retried_without_loss() {
     env.assert_matches_ground_truth("acme");
 }
 
+/// Progress that asks `stop` once the first page of `stream` is committed.
+fn stop_after_first_page_of(stream: &'static str, stop: sync::StopSignal) -> sync::Progress {
+    Arc::new(move |event| {
+        if matches!(&event, Event::Page { stream: s, .. } if s == stream) {
+            stop.stop();
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
+    let env = env(tickets(400)).await;
+    let recipe = env.token_recipe("acme");
+    let options = SyncOptions {
+        page_size: Some(50),
+        concurrency: 1,
+        ..SyncOptions::default()
+    };
+    let progress = stop_after_first_page_of("tickets", options.stop.clone());
+    let report = run_watched_sync(&recipe, options, progress).await;
+    assert!(report.interrupted(), "{report:?}");
+    assert!(report.succeeded(), "a stop is not a failure: {report:?}");
+    let stream = |name: &str| report.streams.iter().find(|s| s.stream == name).unwrap();
+    let tickets = stream("tickets");
+    assert_eq!(tickets.outcome, Outcome::Interrupted);
+    assert!(tickets.pages >= 1, "{tickets:?}");
+    // Streams that depend on tickets never started.
+    let comments = stream("ticket_comments");
+    assert_eq!(
+        (&comments.outcome, comments.pages),
+        (&Outcome::Interrupted, 0)
+    );
+    // What the report counts is in the database, and only part of it.
+    let (live, deleted) = env.ids("acme", "conversation");
+    let committed = (live.len() + deleted.len()) as u64;
+    let truth = env.sim.ground_truth("acme");
+    let all = (truth.tickets.live().len() + truth.tickets.deleted.len()) as u64;
+    assert!(committed > 0 && committed < all, "{committed} of {all}");
+    assert!(
+        committed <= tickets.records,
+        "{committed} > {}",
+        tickets.records
+    );
+
+    let resumed = sync_to_the_end(&recipe).await;
+    let again = resumed
+        .streams
+        .iter()
+        .find(|s| s.stream == "tickets")
+        .unwrap()
+        .records;
+    assert!(
+        again < all,
+        "the next sync read {again} of {all} tickets again"
+    );
+    env.assert_matches_ground_truth("acme");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_abandons_a_request_in_flight() {
+    let env = env(tickets(100)).await;
+    // The tickets export hangs for an hour.
+    env.sim.set_fault(
+        "incremental_tickets_cursor",
+        Fault::next(1, FaultKind::Delay(std::time::Duration::from_secs(3600))),
+    );
+    let recipe = env.token_recipe("acme");
+    let options = SyncOptions::default();
+    let stop = options.stop.clone();
+    let sync = tokio::spawn(async move { run_sync(&recipe, options).await });
+    // Wait (bounded) until the hanging request has reached the simulator.
+    let asked = || {
+        env.sim
+            .request_counts()
+            .get("incremental_tickets_cursor")
+            .is_some_and(|&n| n > 0)
+    };
+    for _ in 0..6000 {
+        if asked() || sync.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(asked(), "the tickets export was never asked for");
+    stop.stop();
+    // Without abandoning it, the request would end only at the host's
+    // 60-second first-byte timeout.
+    let report = tokio::time::timeout(std::time::Duration::from_secs(20), sync)
+        .await
+        .expect("the stop did not abandon the hanging request")
+        .unwrap();
+    let tickets = report
+        .streams
+        .iter()
+        .find(|s| s.stream == "tickets")
+        .unwrap();
+    assert_eq!(tickets.outcome, Outcome::Interrupted);
+    assert_eq!(tickets.pages, 0);
+    assert!(report.succeeded(), "{report:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
     let env = env(tickets(50)).await;
