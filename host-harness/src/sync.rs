@@ -268,29 +268,53 @@ pub fn plan(
 ) -> Result<Vec<StreamInfo>, ConnectorError> {
     let by_name: BTreeMap<&str, &StreamInfo> =
         streams.iter().map(|s| (s.name.as_str(), s)).collect();
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    let mut queue: Vec<String> = if selection.is_empty() {
-        streams.iter().map(|s| s.name.clone()).collect()
+    if let Some(unknown) = selection.iter().find(|n| !by_name.contains_key(n.as_str())) {
+        return Err(ConnectorError::config(
+            "--streams",
+            format!(
+                "unknown stream `{unknown}`; this connection has: {}",
+                by_name.keys().copied().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    let mut queue: Vec<&str> = if selection.is_empty() {
+        by_name.keys().copied().collect()
     } else {
-        selection.to_vec()
+        selection.iter().map(String::as_str).collect()
     };
     while let Some(name) = queue.pop() {
-        let info = by_name.get(name.as_str()).ok_or_else(|| {
-            ConnectorError::config(
-                "--streams",
-                format!(
-                    "unknown stream `{name}`; this connection has: {}",
-                    by_name.keys().copied().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-        if wanted.insert(name.clone()) {
-            queue.extend(info.depends_on.iter().cloned());
+        if wanted.insert(name) {
+            for dependency in &by_name[name].depends_on {
+                if !by_name.contains_key(dependency.as_str()) {
+                    return Err(ConnectorError::Internal(format!(
+                        "stream `{name}` depends on `{dependency}`, which the connector does not list"
+                    )));
+                }
+                queue.push(dependency);
+            }
         }
+    }
+    // Every stream must be able to start: take away the streams whose
+    // dependencies are all taken; what remains waits on itself.
+    let mut waiting = wanted.clone();
+    while let Some(ready) = waiting.iter().copied().find(|n| {
+        by_name[n]
+            .depends_on
+            .iter()
+            .all(|d| !waiting.contains(d.as_str()))
+    }) {
+        waiting.remove(ready);
+    }
+    if !waiting.is_empty() {
+        return Err(ConnectorError::Internal(format!(
+            "these streams depend on each other in a cycle and can never start: {}",
+            waiting.into_iter().collect::<Vec<_>>().join(", ")
+        )));
     }
     Ok(streams
         .iter()
-        .filter(|s| wanted.contains(&s.name))
+        .filter(|s| wanted.contains(s.name.as_str()))
         .cloned()
         .collect())
 }
@@ -367,11 +391,17 @@ pub async fn run<S: Source + 'static>(
             None => break,
         }
     }
-    // Streams a stop kept from starting (they sent no events).
+    // Streams that never started (they sent no events): a stop kept them
+    // from it, or (without `plan`) their dependencies wait on each other.
+    let never_started = if options.stop.is_stopped() {
+        Outcome::Interrupted
+    } else {
+        Outcome::Failed("never started: the streams it depends on wait on each other".into())
+    };
     reports.extend(
         pending
             .iter()
-            .map(|info| StreamReport::new(&info.name, Outcome::Interrupted)),
+            .map(|info| StreamReport::new(&info.name, never_started.clone())),
     );
     SyncReport {
         streams: reports,
@@ -774,6 +804,34 @@ mod tests {
             err.to_string().contains("ticket_fields, tickets, users"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn plans_refuse_a_connector_whose_dependencies_cannot_be_met() {
+        let cases: [(&[StreamInfo], &str); 3] = [
+            (
+                &[stream("tickets", &["ticket_fields"])],
+                "stream `tickets` depends on `ticket_fields`, which the connector does not list",
+            ),
+            (
+                &[stream("a", &["b"]), stream("b", &["a"]), stream("c", &[])],
+                "in a cycle and can never start: a, b",
+            ),
+            (&[stream("a", &["a"])], "in a cycle and can never start: a"),
+        ];
+        for (streams, expected) in cases {
+            let err = plan(streams, &[]).unwrap_err();
+            assert_eq!(err.class(), "internal", "{err}");
+            assert!(err.to_string().contains(expected), "{err}");
+            assert!(
+                err.to_string()
+                    .contains("report it to the connector's authors"),
+                "{err}"
+            );
+        }
+        // A cycle outside the selection does not matter.
+        let streams = [stream("a", &["b"]), stream("b", &["a"]), stream("c", &[])];
+        assert_eq!(plan(&streams, &["c".into()]).unwrap().len(), 1);
     }
 
     #[test]
