@@ -261,13 +261,23 @@ pub enum Event {
 /// Receives progress events.
 pub type Progress = Arc<dyn Fn(Event) + Send + Sync>;
 
-/// The streams to run: the selection plus everything it depends on.
+/// The streams to run: the selection plus everything it depends on. A
+/// connector whose streams cannot all run (a name listed twice, a
+/// dependency it does not list, a dependency cycle) is refused before any
+/// work starts.
 pub fn plan(
     streams: &[StreamInfo],
     selection: &[String],
 ) -> Result<Vec<StreamInfo>, ConnectorError> {
-    let by_name: BTreeMap<&str, &StreamInfo> =
-        streams.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut by_name: BTreeMap<&str, &StreamInfo> = BTreeMap::new();
+    for stream in streams {
+        if by_name.insert(stream.name.as_str(), stream).is_some() {
+            return Err(ConnectorError::Internal(format!(
+                "the connector lists stream `{}` twice",
+                stream.name
+            )));
+        }
+    }
     if let Some(unknown) = selection.iter().find(|n| !by_name.contains_key(n.as_str())) {
         return Err(ConnectorError::config(
             "--streams",
@@ -807,8 +817,12 @@ mod tests {
     }
 
     #[test]
-    fn plans_refuse_a_connector_whose_dependencies_cannot_be_met() {
-        let cases: [(&[StreamInfo], &str); 3] = [
+    fn plans_refuse_a_connector_whose_streams_cannot_be_planned() {
+        let cases: [(&[StreamInfo], &str); 4] = [
+            (
+                &[stream("tickets", &[]), stream("tickets", &[])],
+                "the connector lists stream `tickets` twice",
+            ),
             (
                 &[stream("tickets", &["ticket_fields"])],
                 "stream `tickets` depends on `ticket_fields`, which the connector does not list",
