@@ -88,6 +88,44 @@ fn assert_same(what: &str, synced: Vec<u64>, expected: Vec<u64>) {
     );
 }
 
+/// The database holds exactly the simulator's ground truth: tickets live
+/// and deleted, users, organizations and comments.
+fn assert_matches_ground_truth(db: &Path, sim: &SimHandle) {
+    let truth = sim.ground_truth("acme");
+    let all = |set: &std::collections::BTreeSet<u64>| set.iter().copied().collect::<Vec<_>>();
+    assert_same(
+        "live tickets",
+        keys(db, "conversation", false),
+        all(&truth.tickets.live()),
+    );
+    assert_same(
+        "deleted tickets",
+        keys(db, "conversation", true),
+        all(&truth.tickets.deleted),
+    );
+    assert_same("users", keys(db, "person", false), all(&truth.users.live()));
+    assert_same(
+        "organizations",
+        keys(db, "account", false),
+        all(&truth.organizations.live()),
+    );
+    let mut messages = keys(db, "message", false);
+    messages.extend(keys(db, "message", true));
+    assert_same(
+        "comments",
+        messages,
+        truth.comments.versions.keys().copied().collect(),
+    );
+    let counts = counts(db);
+    assert_eq!(
+        counts["conversation"],
+        (
+            truth.tickets.live().len() as i64,
+            truth.tickets.deleted.len() as i64
+        )
+    );
+}
+
 /// SIGKILL `child` after `after` (no chance to clean up); whether it was
 /// still running then.
 fn kill_after(mut child: Child, after: Duration) -> bool {
@@ -195,43 +233,7 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
         "the kills did not land mid-sync; make the dataset larger"
     );
 
-    let truth = sim.ground_truth("acme");
-    let all = |set: &std::collections::BTreeSet<u64>| set.iter().copied().collect::<Vec<_>>();
-    assert_same(
-        "live tickets",
-        keys(&db, "conversation", false),
-        all(&truth.tickets.live()),
-    );
-    assert_same(
-        "deleted tickets",
-        keys(&db, "conversation", true),
-        all(&truth.tickets.deleted),
-    );
-    assert_same(
-        "users",
-        keys(&db, "person", false),
-        all(&truth.users.live()),
-    );
-    assert_same(
-        "organizations",
-        keys(&db, "account", false),
-        all(&truth.organizations.live()),
-    );
-    let mut messages = keys(&db, "message", false);
-    messages.extend(keys(&db, "message", true));
-    assert_same(
-        "comments",
-        messages,
-        truth.comments.versions.keys().copied().collect(),
-    );
-    let counts = counts(&db);
-    assert_eq!(
-        counts["conversation"],
-        (
-            truth.tickets.live().len() as i64,
-            truth.tickets.deleted.len() as i64
-        )
-    );
+    assert_matches_ground_truth(&db, &sim);
     sim.shutdown().await;
 }
 
@@ -378,23 +380,7 @@ async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
         "the next sync failed: {}",
         String::from_utf8_lossy(&finish.stderr)
     );
-    assert_same(
-        "live tickets",
-        keys(&db, "conversation", false),
-        live.iter().copied().collect(),
-    );
-    let mut messages = keys(&db, "message", false);
-    messages.extend(keys(&db, "message", true));
-    assert_same(
-        "comments",
-        messages,
-        sim.ground_truth("acme")
-            .comments
-            .versions
-            .keys()
-            .copied()
-            .collect(),
-    );
+    assert_matches_ground_truth(&db, &sim);
     // It resumed: the tickets committed before the stop were not read again.
     let summary = String::from_utf8_lossy(&finish.stdout);
     let tickets_read: usize = summary

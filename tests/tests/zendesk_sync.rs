@@ -13,7 +13,7 @@ use host_harness::kv::StorageQuota;
 use host_harness::logs::LogLimits;
 use host_harness::outbound::{HttpsClient, NetworkOptions};
 use host_harness::store::RecordStore;
-use host_harness::sync::{self, Event, Outcome, SyncOptions, SyncReport};
+use host_harness::sync::{self, Event, Outcome, StreamReport, SyncOptions, SyncReport};
 use host_harness::{ConnectionSettings, Limits, Runtime};
 use serde_json::{json, Value};
 use zendesk_sim::{Fault, FaultKind, Mutation, SimConfig, SimHandle, Simulator};
@@ -147,6 +147,15 @@ async fn sync_to_the_end(recipe: &Arc<ConnectionRecipe>) -> SyncReport {
     report
 }
 
+/// The report of one stream of a sync.
+fn stream<'a>(report: &'a SyncReport, name: &str) -> &'a StreamReport {
+    report
+        .streams
+        .iter()
+        .find(|s| s.stream == name)
+        .unwrap_or_else(|| panic!("no report of {name}: {report:?}"))
+}
+
 fn assert_all_done(report: &SyncReport) {
     for stream in &report.streams {
         assert_eq!(stream.outcome, Outcome::Done, "{}", stream.stream);
@@ -248,12 +257,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     assert!(created.iter().all(|id| live.contains(id)));
     assert!(deleted.contains(&7));
     // Only changes were fetched.
-    let ticket_records = report
-        .streams
-        .iter()
-        .find(|s| s.stream == "tickets")
-        .unwrap()
-        .records;
+    let ticket_records = stream(&report, "tickets").records;
     assert!(
         ticket_records < 20,
         "{ticket_records} tickets fetched again"
@@ -305,12 +309,11 @@ async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
     let report = run_watched_sync(&recipe, options, progress).await;
     assert!(report.interrupted(), "{report:?}");
     assert!(report.succeeded(), "a stop is not a failure: {report:?}");
-    let stream = |name: &str| report.streams.iter().find(|s| s.stream == name).unwrap();
-    let tickets = stream("tickets");
+    let tickets = stream(&report, "tickets");
     assert_eq!(tickets.outcome, Outcome::Interrupted);
     assert!(tickets.pages >= 1, "{tickets:?}");
     // Streams that depend on tickets never started.
-    let comments = stream("ticket_comments");
+    let comments = stream(&report, "ticket_comments");
     assert_eq!(
         (&comments.outcome, comments.pages),
         (&Outcome::Interrupted, 0)
@@ -328,12 +331,7 @@ async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
     );
 
     let resumed = sync_to_the_end(&recipe).await;
-    let again = resumed
-        .streams
-        .iter()
-        .find(|s| s.stream == "tickets")
-        .unwrap()
-        .records;
+    let again = stream(&resumed, "tickets").records;
     assert!(
         again < all,
         "the next sync read {again} of {all} tickets again"
@@ -374,11 +372,7 @@ async fn a_stop_abandons_a_request_in_flight() {
         .await
         .expect("the stop did not abandon the hanging request")
         .unwrap();
-    let tickets = report
-        .streams
-        .iter()
-        .find(|s| s.stream == "tickets")
-        .unwrap();
+    let tickets = stream(&report, "tickets");
     assert_eq!(tickets.outcome, Outcome::Interrupted);
     assert_eq!(tickets.pages, 0);
     assert!(report.succeeded(), "{report:?}");
