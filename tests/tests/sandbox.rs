@@ -7,16 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use connector_runtime::contract::PageRequest;
+use connector_runtime::engine::ContractVersion;
+use connector_runtime::errors::Limit;
+use connector_runtime::http_policy::ResolveOverrides;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::{Connection, ConnectionSettings, ConnectorError, Limits, Runtime};
+use connector_store_sqlite::Database;
 use connector_tests::{TestServer, EXAMPLE_FEED, FEED_API_KEY, HOSTILE, SOCKETS_IMPORTER};
-use host_harness::contract::PageRequest;
-use host_harness::db::Database;
-use host_harness::engine::ContractVersion;
-use host_harness::errors::Limit;
-use host_harness::http_policy::ResolveOverrides;
-use host_harness::kv::StorageQuota;
-use host_harness::logs::LogLimits;
-use host_harness::outbound::{HttpsClient, NetworkOptions};
-use host_harness::{Connection, ConnectionSettings, ConnectorError, Limits, Runtime};
 use serde_json::{json, Value};
 
 const FEED_HOST: &str = "feed.example.test";
@@ -55,7 +55,7 @@ fn settings(name: &str, db: &Database, config: Value) -> ConnectionSettings {
         name: name.into(),
         config,
         auth_scheme: None,
-        db: db.clone(),
+        stores: connector_runtime::HostStores::new(db.clone()),
         storage_quota: StorageQuota {
             max_total_bytes: 4 << 20,
             ..StorageQuota::default()
@@ -195,7 +195,7 @@ async fn one_host_serves_both_contract_versions_side_by_side() {
     let feed = setup.runtime.load_file(Path::new(EXAMPLE_FEED)).unwrap();
     let zendesk = setup
         .runtime
-        .load(host_harness::cli::builtin_zendesk())
+        .load(connector_host::cli::builtin_zendesk())
         .unwrap();
     assert_eq!(feed.version, ContractVersion::V0_1);
     assert_eq!(zendesk.version, ContractVersion::V0_2);

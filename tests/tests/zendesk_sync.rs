@@ -6,15 +6,15 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use host_harness::connection::ConnectionRecipe;
-use host_harness::db::Database;
-use host_harness::http_policy::ResolveOverrides;
-use host_harness::kv::StorageQuota;
-use host_harness::logs::LogLimits;
-use host_harness::outbound::{HttpsClient, NetworkOptions};
-use host_harness::store::RecordStore;
-use host_harness::sync::{self, Event, Outcome, StreamReport, SyncOptions, SyncReport};
-use host_harness::{ConnectionSettings, Limits, Runtime};
+use connector_runtime::http_policy::ResolveOverrides;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::ConnectionRecipe;
+use connector_runtime::{ConnectionSettings, Limits, Runtime};
+use connector_store_sqlite::Database;
+use connector_store_sqlite::RecordStore;
+use connector_sync::{self as sync, Event, Outcome, StreamReport, SyncOptions, SyncReport};
 use serde_json::{json, Value};
 use zendesk_sim::{Fault, FaultKind, Mutation, SimConfig, SimHandle, Simulator};
 
@@ -61,14 +61,14 @@ impl Env {
             runtime: self.runtime.clone(),
             loaded: self
                 .runtime
-                .load(host_harness::cli::builtin_zendesk())
+                .load(connector_host::cli::builtin_zendesk())
                 .unwrap(),
             client: Arc::new(client),
             settings: ConnectionSettings {
                 name: name.into(),
                 config,
                 auth_scheme: Some(auth.into()),
-                db: self.db.clone(),
+                stores: connector_runtime::HostStores::new(self.db.clone()),
                 storage_quota: StorageQuota::default(),
                 log_limits: LogLimits::default(),
                 shared: Default::default(),
@@ -124,11 +124,16 @@ impl Env {
     }
 }
 
-async fn run_sync(recipe: &Arc<ConnectionRecipe>, options: SyncOptions) -> SyncReport {
-    run_watched_sync(recipe, options, Arc::new(|_| {})).await
+async fn run_sync(
+    db: &Database,
+    recipe: &Arc<ConnectionRecipe>,
+    options: SyncOptions,
+) -> SyncReport {
+    run_watched_sync(db, recipe, options, Arc::new(|_| {})).await
 }
 
 async fn run_watched_sync(
+    db: &Database,
     recipe: &Arc<ConnectionRecipe>,
     options: SyncOptions,
     progress: sync::Progress,
@@ -136,13 +141,20 @@ async fn run_watched_sync(
     let mut first = recipe.open().await.unwrap();
     let streams = sync::plan(&first.discover().await.unwrap(), &options.streams).unwrap();
     drop(first);
-    let store = RecordStore::new(recipe.settings.db.clone(), &recipe.settings.name);
-    sync::run(recipe.clone().factory(), streams, store, options, progress).await
+    let store = RecordStore::new(db.clone(), &recipe.settings.name);
+    sync::run(
+        connector_sync::connection_factory(recipe.clone()),
+        streams,
+        store,
+        options,
+        progress,
+    )
+    .await
 }
 
 /// A sync of every stream with the default options, each stream done.
-async fn sync_to_the_end(recipe: &Arc<ConnectionRecipe>) -> SyncReport {
-    let report = run_sync(recipe, SyncOptions::default()).await;
+async fn sync_to_the_end(db: &Database, recipe: &Arc<ConnectionRecipe>) -> SyncReport {
+    let report = run_sync(db, recipe, SyncOptions::default()).await;
     assert_all_done(&report);
     report
 }
@@ -177,7 +189,7 @@ async fn pages_tell_the_operator_how_far_the_import_is_and_the_time_left() {
         ..SyncOptions::default()
     };
     let watch: sync::Progress = Arc::new(move |event| seen.lock().unwrap().push(event));
-    assert_all_done(&run_watched_sync(&env.token_recipe("acme"), options, watch).await);
+    assert_all_done(&run_watched_sync(&env.db, &env.token_recipe("acme"), options, watch).await);
     let mut tickets = Vec::new();
     for event in events.lock().unwrap().iter() {
         if let Event::Page {
@@ -219,7 +231,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    sync_to_the_end(&recipe).await;
+    sync_to_the_end(&env.db, &recipe).await;
     env.assert_matches_ground_truth("acme");
 
     // API cost of the first import: one page per 1000 items per export.
@@ -251,7 +263,7 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
         .unwrap();
     env.sim.advance_time(120);
     env.sim.reset_counts();
-    let report = sync_to_the_end(&recipe).await;
+    let report = sync_to_the_end(&env.db, &recipe).await;
     env.assert_matches_ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
     assert!(created.iter().all(|id| live.contains(id)));
@@ -280,7 +292,7 @@ async fn transient_faults_are_retried_without_loss() {
         backoff: std::time::Duration::from_millis(10),
         ..SyncOptions::default()
     };
-    let report = run_sync(&recipe, options).await;
+    let report = run_sync(&env.db, &recipe, options).await;
     assert_all_done(&report);
     let retries: u64 = report.streams.iter().map(|s| s.retries).sum();
     assert!(retries >= 1, "{report:?}");
@@ -306,7 +318,7 @@ async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
         ..SyncOptions::default()
     };
     let progress = stop_after_first_page_of("tickets", options.stop.clone());
-    let report = run_watched_sync(&recipe, options, progress).await;
+    let report = run_watched_sync(&env.db, &recipe, options, progress).await;
     assert!(report.interrupted(), "{report:?}");
     assert!(report.succeeded(), "a stop is not a failure: {report:?}");
     let tickets = stream(&report, "tickets");
@@ -330,7 +342,7 @@ async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
         tickets.records
     );
 
-    let resumed = sync_to_the_end(&recipe).await;
+    let resumed = sync_to_the_end(&env.db, &recipe).await;
     let again = stream(&resumed, "tickets").records;
     assert!(
         again < all,
@@ -350,7 +362,7 @@ async fn a_stop_abandons_a_request_in_flight() {
     let recipe = env.token_recipe("acme");
     let options = SyncOptions::default();
     let stop = options.stop.clone();
-    let sync = tokio::spawn(async move { run_sync(&recipe, options).await });
+    let sync = tokio::spawn(async move { run_sync(&env.db, &recipe, options).await });
     // Wait (bounded) until the hanging request has reached the simulator.
     let asked = || {
         env.sim
@@ -389,7 +401,7 @@ async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
         "oauth_refresh_token": client.refresh_token,
     });
     let recipe = env.recipe("oauth", config.clone(), "oauth_refresh_token");
-    sync_to_the_end(&recipe).await;
+    sync_to_the_end(&env.db, &recipe).await;
     env.assert_matches_ground_truth("oauth");
     let stored = |name: &str| -> String {
         env.db
@@ -428,7 +440,7 @@ async fn a_wrong_token_and_a_light_agent_get_actionable_errors() {
     );
     let err = wrong.open().await.unwrap().check().await.unwrap_err();
     assert!(
-        matches!(err, host_harness::ConnectorError::Auth(_)),
+        matches!(err, connector_runtime::ConnectorError::Auth(_)),
         "{err}"
     );
     assert!(!err.to_string().contains("not-the-token"), "{err}");
@@ -441,7 +453,7 @@ async fn a_wrong_token_and_a_light_agent_get_actionable_errors() {
     );
     let err = agent.open().await.unwrap().check().await.unwrap_err();
     assert!(
-        matches!(err, host_harness::ConnectorError::Permission(_)),
+        matches!(err, connector_runtime::ConnectorError::Permission(_)),
         "{err}"
     );
 }
@@ -494,7 +506,7 @@ async fn tickets_created_before_the_window_come_with_all_their_comments() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    sync_to_the_end(&recipe).await;
+    sync_to_the_end(&env.db, &recipe).await;
     let truth = env.sim.ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
     assert!(live.is_subset(&truth.tickets.live()));
@@ -550,7 +562,7 @@ async fn the_first_comment_of_a_ticket_created_just_before_the_window_is_importe
     // The simulator's history and the connector's window are both 90 days:
     // ticket 1 was created minutes before the window and updated inside it.
     let env = env(tickets(200)).await;
-    let report = run_sync(&env.token_recipe("acme"), SyncOptions::default()).await;
+    let report = run_sync(&env.db, &env.token_recipe("acme"), SyncOptions::default()).await;
     assert_all_done(&report);
     let (live, _) = env.ids("acme", "conversation");
     let (messages, _) = env.ids("acme", "message");
@@ -572,7 +584,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     })
     .await;
     let recipe = env.token_recipe("acme");
-    sync_to_the_end(&recipe).await;
+    sync_to_the_end(&env.db, &recipe).await;
 
     let truth = env.sim.ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");

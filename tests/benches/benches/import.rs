@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
 use benches::peak_resident_bytes;
-use host_harness::connection::ConnectionRecipe;
-use host_harness::db::Database;
-use host_harness::http_policy::ResolveOverrides;
-use host_harness::kv::StorageQuota;
-use host_harness::logs::LogLimits;
-use host_harness::outbound::{HttpsClient, NetworkOptions};
-use host_harness::store::RecordStore;
-use host_harness::sync::{self, SourceFactory, SyncOptions, SyncReport};
-use host_harness::{ConnectionSettings, Limits, Runtime};
+use connector_runtime::ConnectionRecipe;
+use connector_store_sqlite::Database;
+use connector_runtime::http_policy::ResolveOverrides;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_store_sqlite::RecordStore;
+use connector_sync::{self as sync, SourceFactory, SyncOptions, SyncReport};
+use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use serde_json::json;
 use zendesk_sim::SimConfig;
 
@@ -106,7 +106,7 @@ fn main() {
     let cache = tempfile::tempdir().unwrap();
     let runtime =
         Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
-    let loaded = runtime.load(host_harness::cli::builtin_zendesk()).unwrap();
+    let loaded = runtime.load(connector_host::cli::builtin_zendesk()).unwrap();
     let client = Arc::new(
         HttpsClient::new(NetworkOptions {
             resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{addr}")]).unwrap(),
@@ -127,7 +127,7 @@ fn main() {
                 name: "acme".into(),
                 config: config.clone(),
                 auth_scheme: Some("api_token".into()),
-                db: db.clone(),
+                stores: connector_runtime::HostStores::new(db.clone()),
                 storage_quota: StorageQuota::default(),
                 log_limits: LogLimits::default(),
                 shared: Default::default(),
@@ -139,7 +139,7 @@ fn main() {
             let streams = sync::plan(&first.discover().await.unwrap(), &[]).unwrap();
             drop(first);
             let report = sync::run(
-                recipe.clone().factory(),
+                connector_sync::connection_factory(recipe.clone()),
                 streams,
                 RecordStore::new(db, "acme"),
                 SyncOptions::default(),
@@ -167,7 +167,7 @@ fn main() {
                     name: "discover".into(),
                     config: config.clone(),
                     auth_scheme: Some("api_token".into()),
-                    db: Database::in_memory().unwrap(),
+                    stores: connector_runtime::HostStores::new(Database::in_memory().unwrap()),
                     storage_quota: StorageQuota::default(),
                     log_limits: LogLimits::default(),
                     shared: Default::default(),
@@ -207,7 +207,7 @@ fn main() {
             report.records(),
             elapsed.as_secs_f64()
         );
-        eprint!("{}", host_harness::progress::summary(&report));
+        eprint!("{}", connector_host::progress::summary(&report));
         for s in &report.streams {
             eprintln!(
                 "{}: fetching {:.2}s, mapping {:.2}s, storing {:.2}s",

@@ -17,15 +17,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use host_harness::connection::ConnectionRecipe;
-use host_harness::db::Database;
-use host_harness::http_policy::ResolveOverrides;
-use host_harness::kv::StorageQuota;
-use host_harness::logs::LogLimits;
-use host_harness::outbound::{HttpsClient, NetworkOptions};
-use host_harness::store::RecordStore;
-use host_harness::sync::{self, Event, SyncOptions};
-use host_harness::{ConnectionSettings, Limits, Runtime};
+use connector_runtime::ConnectionRecipe;
+use connector_store_sqlite::Database;
+use connector_runtime::http_policy::ResolveOverrides;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_store_sqlite::RecordStore;
+use connector_sync::{self as sync, Event, SyncOptions};
+use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use serde_json::{json, Value};
 use zendesk_sim::{RateLimits, SimConfig, Simulator};
 
@@ -107,7 +107,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("rate.db")).unwrap();
         let runtime = Arc::new(Runtime::new(Limits::default(), Some(dir.path().join("cache"))).unwrap());
-        let loaded = runtime.load(host_harness::cli::builtin_zendesk()).unwrap();
+        let loaded = runtime.load(connector_host::cli::builtin_zendesk()).unwrap();
         let client = HttpsClient::new(NetworkOptions {
             resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{}", sim.https_addr())]).unwrap(),
             extra_ca_pem: sim.ca_cert_pem().into_bytes(),
@@ -124,7 +124,7 @@ fn main() {
                 name: "acme".into(),
                 config: json!({"subdomain": "acme", "email": admin.email, "api_token": admin.api_token, "start_date": start_date}),
                 auth_scheme: Some("api_token".into()),
-                db: db.clone(),
+                stores: connector_runtime::HostStores::new(db.clone()),
                 storage_quota: StorageQuota::default(),
                 log_limits: LogLimits::default(),
                 shared: Default::default(),
@@ -157,7 +157,7 @@ fn main() {
                 entry.1 += wait.as_secs_f64() * scale / 60.0;
             }
         });
-        let report = sync::run(recipe.clone().factory(), streams, RecordStore::new(db.clone(), "acme"), options, progress).await;
+        let report = sync::run(connector_sync::connection_factory(recipe.clone()), streams, RecordStore::new(db.clone(), "acme"), options, progress).await;
         let (sim_minutes, real) = ((sim.now() - sim_started) as f64 / 60.0, started.elapsed());
         sim.set_time_scale(1.0);
         assert!(report.succeeded(), "{report:?}");

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::{median_per_op, resident_bytes, ticket_2kb};
-use host_harness::db::Database;
-use host_harness::kv::StorageQuota;
-use host_harness::logs::LogLimits;
-use host_harness::outbound::{HttpsClient, NetworkOptions};
-use host_harness::{Connection, ConnectionSettings, Limits, Runtime};
+use connector_store_sqlite::Database;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::{Connection, ConnectionSettings, Limits, Runtime};
 use serde_json::json;
 use zendesk_connector::{MemoryStorage, NativeConnector};
 
@@ -21,7 +21,7 @@ fn settings(name: &str, db: &Database) -> ConnectionSettings {
         name: name.into(),
         config: json!({"subdomain": "acme", "email": "admin@acme.test", "api_token": "bench-token"}),
         auth_scheme: Some("api_token".into()),
-        db: db.clone(),
+        stores: connector_runtime::HostStores::new(db.clone()),
         storage_quota: StorageQuota::default(),
         log_limits: LogLimits::default(),
         shared: Default::default(),
@@ -34,7 +34,7 @@ fn row(what: &str, value: String, target: &str) {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let bytes = host_harness::cli::builtin_zendesk();
+    let bytes = connector_host::cli::builtin_zendesk();
     let cache = tempfile::tempdir().unwrap();
 
     println!("| figure | median | target |");

@@ -7,13 +7,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
-use host_harness::contract::{NormalizedRecord, Page, PageRequest};
-use host_harness::db::Database;
-use host_harness::errors::{ConnectorError, FieldError};
-use host_harness::http_policy::Origin;
-use host_harness::kv::{ConnectionStorage, StorageQuota};
-use host_harness::outbound::{Denials, HttpsClient};
-use host_harness::sync::Source;
+use connector_runtime::contract::{NormalizedRecord, Page, PageRequest};
+use connector_store_sqlite::Database;
+use connector_runtime::errors::{ConnectorError, FieldError};
+use connector_runtime::http_policy::Origin;
+use connector_runtime::kv::{ConnectionStorage, StorageQuota};
+use connector_runtime::outbound::{Denials, HttpsClient};
+use connector_sync::Source;
 use zendesk_connector::api::{HttpRequestSpec, HttpResponse, TransportError};
 use zendesk_connector::{HttpClient, NativeConnector, Storage};
 
@@ -41,7 +41,7 @@ impl Storage for HostStorage {
     }
 }
 
-fn storage_error(e: host_harness::kv::StorageError) -> zendesk_connector::storage::StorageError {
+fn storage_error(e: connector_runtime::kv::StorageError) -> zendesk_connector::storage::StorageError {
     zendesk_connector::storage::StorageError::Unavailable(e.to_string())
 }
 

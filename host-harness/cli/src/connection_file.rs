@@ -1,0 +1,335 @@
+//! The connection file an operator writes (`--config FILE`, TOML): which
+//! plugin, its config, and where each secret comes from. Secrets are read
+//! from environment variables or files, never typed on a command line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use connector_runtime::ConnectorError;
+
+/// Where a secret's value comes from.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum SecretSource {
+    /// An environment variable of the host process.
+    Env(String),
+    /// A file; surrounding whitespace is trimmed.
+    File(PathBuf),
+}
+
+/// A parsed connection file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionFile {
+    /// Connection name; defaults to the file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `zendesk` for the built-in connector, or a path to a `.wasm` component
+    /// (relative paths are relative to the file).
+    pub plugin: String,
+    /// Auth scheme id, when the connector supports several.
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// The connector's config, without secrets.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Secret config fields and where their values come from.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Allow connections to loopback and private addresses (tests, on-premise APIs).
+    #[serde(default)]
+    pub allow_private_network: bool,
+    /// Streams refreshed less often than every sync, e.g. `users = "1d"`;
+    /// `"every-sync"` refreshes a stream every time.
+    #[serde(default)]
+    pub refresh: BTreeMap<String, String>,
+}
+
+/// Streams of the built-in Zendesk connector refreshed daily unless the
+/// connection file says otherwise: people and organizations change slowly.
+const ZENDESK_DAILY: [&str; 2] = ["users", "organizations"];
+
+/// Whether a command needs the connection's secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// The command talks to the API: every secret must be readable.
+    Required,
+    /// The command never talks to the API (`map`, `remap`): a secret that
+    /// cannot be read is replaced by a placeholder, never sent anywhere.
+    IfAvailable,
+}
+
+/// The value of a secret that an offline command could not read.
+pub const UNAVAILABLE_SECRET: &str = "<not available offline>";
+
+/// Which connector a connection runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plugin {
+    /// The Zendesk connector built into this binary.
+    BuiltinZendesk,
+    /// A component file.
+    File(PathBuf),
+}
+
+impl ConnectionFile {
+    /// Read and parse a connection file.
+    pub fn load(path: &Path) -> Result<(Self, PathBuf), ConnectorError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConnectorError::config(
+                "--config",
+                format!(
+                    "cannot read {}: {e}; pass the path of a connection file",
+                    path.display()
+                ),
+            )
+        })?;
+        let parsed = Self::parse(&text)
+            .map_err(|e| ConnectorError::config(&path.display().to_string(), e))?;
+        Ok((parsed, path.to_path_buf()))
+    }
+
+    /// Parse the TOML text of a connection file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("not a valid connection file: {}", e.message()))
+    }
+
+    /// The connection's name: explicit, else the file stem.
+    pub fn name_for(&self, path: &Path) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "default".into())
+        })
+    }
+
+    /// Which plugin to load; relative paths resolve against the file's folder.
+    pub fn plugin(&self, file: &Path) -> Plugin {
+        if self.plugin == "zendesk" {
+            return Plugin::BuiltinZendesk;
+        }
+        let path = Path::new(&self.plugin);
+        Plugin::File(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            file.parent().unwrap_or(Path::new(".")).join(path)
+        })
+    }
+
+    /// The refresh interval of each stream that is not refreshed on every
+    /// sync: the `[refresh]` table, plus the built-in connector's defaults.
+    pub fn refresh_every(
+        &self,
+        file: &Path,
+    ) -> Result<BTreeMap<String, std::time::Duration>, ConnectorError> {
+        let mut intervals = BTreeMap::new();
+        if self.plugin(file) == Plugin::BuiltinZendesk {
+            for stream in ZENDESK_DAILY {
+                intervals.insert(stream.to_string(), std::time::Duration::from_secs(86_400));
+            }
+        }
+        for (stream, every) in &self.refresh {
+            if every == "every-sync" {
+                intervals.remove(stream);
+                continue;
+            }
+            let interval = parse_duration(every).map_err(|e| {
+                ConnectorError::config(
+                    &format!("refresh.{stream}"),
+                    format!("{e}, or \"every-sync\""),
+                )
+            })?;
+            intervals.insert(stream.clone(), interval);
+        }
+        Ok(intervals)
+    }
+
+    /// The full config: the `[config]` table plus every secret, read from
+    /// its source. Errors name the field and the source, never a value.
+    pub fn resolved_config(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        secrets: Secrets,
+    ) -> Result<serde_json::Value, ConnectorError> {
+        let mut config = serde_json::to_value(&self.config)
+            .map_err(|e| ConnectorError::config("config", e.to_string()))?;
+        let map = config.as_object_mut().expect("a TOML table is an object");
+        for (field, source) in &self.secrets {
+            let value = match source {
+                SecretSource::Env(var) => env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    ConnectorError::config(
+                        field,
+                        format!(
+                            "the environment variable {var} is not set; export it before running"
+                        ),
+                    )
+                }),
+                SecretSource::File(path) => std::fs::read_to_string(path)
+                    .map(|v| v.trim().to_string())
+                    .map_err(|e| {
+                        ConnectorError::config(
+                            field,
+                            format!("cannot read the secret file {}: {e}", path.display()),
+                        )
+                    }),
+            };
+            let value = match (value, secrets) {
+                (Ok(value), _) => value,
+                (Err(_), Secrets::IfAvailable) => UNAVAILABLE_SECRET.to_string(),
+                (Err(e), Secrets::Required) => return Err(e),
+            };
+            if map.contains_key(field) {
+                return Err(ConnectorError::config(
+                    field,
+                    "is set both in [config] and in [secrets]; keep it only in [secrets]",
+                ));
+            }
+            map.insert(field.clone(), serde_json::Value::String(value));
+        }
+        Ok(config)
+    }
+}
+
+/// The name of the connection a connection file describes, without
+/// loading its connector or reading its secrets.
+pub fn connection_name(file: &Path) -> Result<String, ConnectorError> {
+    let (parsed, path) = ConnectionFile::load(file)?;
+    Ok(parsed.name_for(&path))
+}
+
+/// Parse an interval: plain seconds (`90`) or a duration such as `30s`,
+/// `15m`, `1h`, `1d`, `1w` or `1h 30m` (humantime's units).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let parsed = match text.parse::<u64>() {
+        Ok(seconds) => std::time::Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| format!("`{text}` is not a duration like 30s, 15m, 1h or 1d ({e})"))?,
+    };
+    if parsed.is_zero() {
+        return Err("the interval must be longer than zero".into());
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+plugin = "zendesk"
+auth = "api_token"
+
+[config]
+subdomain = "acme"
+email = "admin@acme.test"
+import_comments = true
+
+[secrets]
+api_token = { env = "ZD_TOKEN" }
+"#;
+
+    #[test]
+    fn secrets_come_from_their_sources() {
+        let file = ConnectionFile::parse(FILE).unwrap();
+        assert_eq!(
+            file.plugin(Path::new("/x/acme.toml")),
+            Plugin::BuiltinZendesk
+        );
+        assert_eq!(file.name_for(Path::new("/x/acme.toml")), "acme");
+        let config = file
+            .resolved_config(
+                |var| (var == "ZD_TOKEN").then(|| "t0ken".to_string()),
+                Secrets::Required,
+            )
+            .unwrap();
+        assert_eq!(config["api_token"], "t0ken");
+        assert_eq!(config["import_comments"], true);
+
+        let err = file
+            .resolved_config(|_| None, Secrets::Required)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("api_token") && err.contains("ZD_TOKEN"),
+            "{err}"
+        );
+        // Commands that never talk to the API run without the secret.
+        let offline = file
+            .resolved_config(|_| None, Secrets::IfAvailable)
+            .unwrap();
+        assert_eq!(offline["api_token"], UNAVAILABLE_SECRET);
+        assert_eq!(offline["import_comments"], true);
+
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("token");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let with_file = FILE.replace(
+            r#"{ env = "ZD_TOKEN" }"#,
+            &format!("{{ file = {:?} }}", secret.display().to_string()),
+        );
+        let config = ConnectionFile::parse(&with_file)
+            .unwrap()
+            .resolved_config(|_| None, Secrets::Required)
+            .unwrap();
+        assert_eq!(config["api_token"], "from-file");
+    }
+
+    #[test]
+    fn people_are_refreshed_daily_unless_configured() {
+        let file = ConnectionFile::parse(FILE).unwrap();
+        let path = Path::new("acme.toml");
+        let intervals = file.refresh_every(path).unwrap();
+        assert_eq!(intervals["users"].as_secs(), 86_400);
+        assert_eq!(intervals["organizations"].as_secs(), 86_400);
+        let custom = ConnectionFile::parse(&format!(
+            "{FILE}\n[refresh]\nusers = \"every-sync\"\ntags = \"7d\"\n"
+        ))
+        .unwrap();
+        let intervals = custom.refresh_every(path).unwrap();
+        assert!(!intervals.contains_key("users"));
+        assert_eq!(intervals["tags"].as_secs(), 7 * 86_400);
+        let bad = ConnectionFile::parse(&format!("{FILE}\n[refresh]\nusers = \"soon\"\n")).unwrap();
+        assert!(bad
+            .refresh_every(path)
+            .unwrap_err()
+            .to_string()
+            .contains("refresh.users"));
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_reason() {
+        let err = ConnectionFile::parse("plugin = 3").unwrap_err();
+        assert!(err.contains("invalid type"), "{err}");
+        let err = ConnectionFile::parse("plugin = \"x\"\nsecrt = 1").unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+        let file = ConnectionFile::parse("plugin = \"conn/x.wasm\"").unwrap();
+        assert_eq!(
+            file.plugin(Path::new("/etc/conns/a.toml")),
+            Plugin::File(PathBuf::from("/etc/conns/conn/x.wasm"))
+        );
+        let dup = ConnectionFile::parse(
+            "plugin = \"x\"\n[config]\nk = \"v\"\n[secrets]\nk = { env = \"K\" }",
+        )
+        .unwrap();
+        assert!(dup
+            .resolved_config(|_| Some("s".into()), Secrets::IfAvailable)
+            .is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("15m").unwrap().as_secs(), 900);
+        assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
+        assert_eq!(parse_duration("2d").unwrap().as_secs(), 172_800);
+        assert_eq!(parse_duration("1w").unwrap().as_secs(), 604_800);
+        assert_eq!(parse_duration("1h 30m").unwrap().as_secs(), 5_400);
+        assert!(parse_duration("1x")
+            .unwrap_err()
+            .contains("not a duration like 30s"));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+}

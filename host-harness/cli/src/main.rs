@@ -1,0 +1,49 @@
+//! `connector-host`: run connector components and sync their data.
+
+use clap::Parser;
+use connector_host::cli::{run, Cli, Finished};
+use connector_runtime::ConnectorError;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.global.verbose { "debug" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Finished::Completed) => std::process::ExitCode::SUCCESS,
+        // The shell's code for "ended by SIGINT"; what was fetched is committed.
+        Ok(Finished::Stopped) => std::process::ExitCode::from(130),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// Exit codes by error class, so scripts can react.
+fn exit_code(err: &ConnectorError) -> u8 {
+    use ConnectorError as E;
+    match err {
+        E::Config(_) => 2,
+        E::Auth(_) => 3,
+        E::Permission(_) => 4,
+        E::RateLimited { .. } | E::Transient(_) => 5,
+        E::LimitExceeded { .. } | E::Crashed(_) | E::Refused(_) => 6,
+        E::Protocol(_) | E::Internal(_) | E::Store(_) | E::Host(_) => 1,
+    }
+}

@@ -1,0 +1,133 @@
+//! The platform commands (`customers`, `report`, `export --documents`):
+//! files named on the command line read, results printed, on top of the
+//! `connector-platform` crate.
+
+use std::path::Path;
+
+use connector_platform::{customers, documents, html, matching, signals};
+use connector_runtime::ConnectorError;
+use connector_store_sqlite::Database;
+
+use crate::connection_file::connection_name;
+
+/// Read a text file named on the command line (`flag` names it in errors).
+pub fn read_text(path: &Path, flag: &str) -> Result<String, ConnectorError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConnectorError::config(flag, format!("cannot read {}: {e}", path.display())))
+}
+
+/// `customers import FILE [--config FILE]`: replace the customer list, then
+/// re-match every connection matched before (and the given one). Returns
+/// what to print.
+pub fn import_customers(
+    db: &Database,
+    file: &Path,
+    config: Option<&Path>,
+) -> Result<String, ConnectorError> {
+    let named = config.map(connection_name).transpose()?;
+    let text = read_text(file, "FILE")?;
+    let (list, warnings) = customers::parse_customers(&text, &file.display().to_string())?;
+    let summary = customers::import(db, &list)?;
+    let mut out: String = warnings.iter().map(|w| format!("warning: {w}\n")).collect();
+    out.push_str(&format!(
+        "customers: {} added, {} updated, {} unchanged, {} removed ({} in the list)\n",
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        summary.removed,
+        list.len()
+    ));
+    let mut connections = matching::matched_connections(db)?;
+    connections.extend(named);
+    connections.sort();
+    connections.dedup();
+    if connections.is_empty() {
+        out.push_str("match a connection with `customers match --config FILE`\n");
+    }
+    for connection in connections {
+        let report = matching::run(db, &connection)?;
+        out.push_str(&format!("{connection}: {}\n", summary_line(&report)));
+    }
+    Ok(out)
+}
+
+/// `customers match --config FILE [--overrides FILE]`: the full matching
+/// report.
+pub fn match_customers(
+    db: &Database,
+    config: &Path,
+    overrides: Option<&Path>,
+) -> Result<String, ConnectorError> {
+    let connection = connection_name(config)?;
+    let mut out = String::new();
+    if let Some(path) = overrides {
+        let rules = matching::parse_overrides(
+            &read_text(path, "--overrides")?,
+            &path.display().to_string(),
+        )?;
+        for warning in matching::replace_overrides(db, &connection, &rules)? {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out.push_str(&format!("overrides: {} rules\n", rules.len()));
+    }
+    if customers::load(db)?.is_empty() {
+        return Err(no_customers());
+    }
+    out.push_str(&matching::report_text(&matching::run(db, &connection)?));
+    Ok(out)
+}
+
+/// `report --config FILE [--html FILE]`: re-match, then the signals table
+/// (and the page).
+pub fn report(db: &Database, config: &Path, html: Option<&Path>) -> Result<String, ConnectorError> {
+    let connection = connection_name(config)?;
+    if customers::load(db)?.is_empty() {
+        return Err(no_customers());
+    }
+    let matched = matching::run(db, &connection)?;
+    eprintln!("matching: {}", summary_line(&matched));
+    let signals = signals::load(db, &connection)?;
+    let mut out = signals::table(&signals);
+    if let Some(path) = html {
+        std::fs::write(path, html::page(&signals)).map_err(|e| {
+            ConnectorError::config("--html", format!("cannot write {}: {e}", path.display()))
+        })?;
+        out.push_str(&format!("wrote {}\n", path.display()));
+    }
+    Ok(out)
+}
+
+/// `export --documents`: re-match when there is a customer list, then
+/// write the documents. Returns how many.
+pub fn export_documents(
+    db: &Database,
+    config: &Path,
+    options: &documents::DocumentOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, ConnectorError> {
+    let connection = connection_name(config)?;
+    if !customers::load(db)?.is_empty() {
+        let matched = matching::run(db, &connection)?;
+        eprintln!("matching: {}", summary_line(&matched));
+    }
+    documents::export(db, &connection, options, out)
+}
+
+fn no_customers() -> ConnectorError {
+    ConnectorError::config(
+        "customers",
+        "the customer list is empty; import it with `connector-host customers import FILE`",
+    )
+}
+
+/// One line on a matching run.
+fn summary_line(report: &matching::MatchReport) -> String {
+    format!(
+        "{} of {} organizations matched ({} ambiguous), {} of {} tickets attributed",
+        report.count("matched"),
+        report.organizations.len(),
+        report.count("ambiguous"),
+        report.tickets_attributed,
+        report.tickets
+    )
+}

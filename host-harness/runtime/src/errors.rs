@@ -1,0 +1,234 @@
+//! Classified errors: what went wrong, in a form the host can act on
+//! (retry, wait, skip a stream, stop) and a person can read.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A problem with one configuration field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's path, e.g. `subdomain`.
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// A sandbox limit that stopped a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The per-call CPU budget (epoch deadline) ran out.
+    Cpu,
+    /// Linear memory would have grown past the memory limit.
+    Memory,
+    /// The WebAssembly stack overflowed.
+    Stack,
+    /// The connection's storage quota.
+    Storage,
+    /// The response body size cap.
+    ResponseBody,
+    /// The size cap of a page returned by the connector.
+    Page,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Cpu => "CPU time limit",
+            Limit::Memory => "memory limit",
+            Limit::Stack => "stack limit",
+            Limit::Storage => "storage quota",
+            Limit::ResponseBody => "response size limit",
+            Limit::Page => "page size limit",
+        })
+    }
+}
+
+/// A failure of the storage behind the host (a database, the file
+/// system), with its cause kept and advice on what to do.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{what}: {source}; {advice}")]
+pub struct StoreError {
+    what: String,
+    advice: &'static str,
+    #[source]
+    source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl StoreError {
+    /// A failure while doing `what`, caused by `source`; `advice` says what
+    /// to do next.
+    pub fn new(
+        what: impl Into<String>,
+        advice: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            what: what.into(),
+            advice,
+            source: Arc::new(source),
+        }
+    }
+}
+
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for StoreError {}
+
+/// Every error the host reports about a connector or a connection.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// The configuration is invalid.
+    #[error("invalid configuration: {}; fix the config and run again", list(.0))]
+    Config(Vec<FieldError>),
+    /// Credentials were rejected.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// Authenticated but not allowed.
+    #[error("permission denied: {0}")]
+    Permission(String),
+    /// The remote API asked us to slow down.
+    #[error("rate limited: {message}; retrying after {retry_after:?}")]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+        /// Detail from the connector.
+        message: String,
+    },
+    /// A temporary failure worth retrying.
+    #[error("temporary failure: {0}; it will be retried")]
+    Transient(String),
+    /// The remote answered something unexpected.
+    #[error(
+        "unexpected response from the API: {0}; if it persists, report it with --verbose output"
+    )]
+    Protocol(String),
+    /// A bug in the connector.
+    #[error("connector bug: {0}; report it to the connector's authors")]
+    Internal(String),
+    /// The component hit a sandbox limit and was stopped; its instance was discarded.
+    #[error("the connector exceeded its {limit} and was stopped ({detail}); raise the limit only if you trust this connector")]
+    LimitExceeded {
+        /// Which limit.
+        limit: Limit,
+        /// Detail, e.g. the configured value.
+        detail: String,
+    },
+    /// The component crashed (a trap other than a limit); its instance was discarded.
+    #[error("the connector crashed: {0}; report it to the connector's authors")]
+    Crashed(String),
+    /// The component cannot be loaded by this host.
+    #[error("cannot load the connector: {0}")]
+    Refused(String),
+    /// The storage behind the host failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The host itself failed (file system, TLS set-up).
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ConnectorError {
+    /// A single-field config error.
+    pub fn config(field: &str, message: impl Into<String>) -> Self {
+        ConnectorError::Config(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ConnectorError::RateLimited { .. } | ConnectorError::Transient(_)
+        )
+    }
+
+    /// A short machine-readable name of the class, for logs and the database.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ConnectorError::Config(_) => "config",
+            ConnectorError::Auth(_) => "auth",
+            ConnectorError::Permission(_) => "permission",
+            ConnectorError::RateLimited { .. } => "rate-limited",
+            ConnectorError::Transient(_) => "transient",
+            ConnectorError::Protocol(_) => "protocol",
+            ConnectorError::Internal(_) => "internal",
+            ConnectorError::LimitExceeded { .. } => "limit",
+            ConnectorError::Crashed(_) => "crashed",
+            ConnectorError::Refused(_) => "refused",
+            ConnectorError::Store(_) | ConnectorError::Host(_) => "host",
+        }
+    }
+
+    /// The same error with every occurrence of a secret replaced by `***`.
+    pub fn redacted(self, redact: impl Fn(&str) -> String) -> Self {
+        use ConnectorError::*;
+        match self {
+            Config(fields) => Config(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError {
+                        field: f.field,
+                        message: redact(&f.message),
+                    })
+                    .collect(),
+            ),
+            Auth(m) => Auth(redact(&m)),
+            Permission(m) => Permission(redact(&m)),
+            RateLimited {
+                retry_after,
+                message,
+            } => RateLimited {
+                retry_after,
+                message: redact(&message),
+            },
+            Transient(m) => Transient(redact(&m)),
+            Protocol(m) => Protocol(redact(&m)),
+            Internal(m) => Internal(redact(&m)),
+            Crashed(m) => Crashed(redact(&m)),
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_to_do_and_classes_are_stable() {
+        let err = ConnectorError::config("subdomain", "must be set");
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: subdomain: must be set; fix the config and run again"
+        );
+        assert_eq!(err.class(), "config");
+        assert!(!err.is_retryable());
+        let limit = ConnectorError::LimitExceeded {
+            limit: Limit::Memory,
+            detail: "64 MiB".into(),
+        };
+        assert!(limit.to_string().contains("memory limit"));
+        assert!(ConnectorError::Transient("x".into()).is_retryable());
+        let secret = ConnectorError::Auth("token s3cr3t rejected".into())
+            .redacted(|m| m.replace("s3cr3t", "***"));
+        assert_eq!(
+            secret.to_string(),
+            "authentication failed: token *** rejected"
+        );
+    }
+}
