@@ -48,27 +48,29 @@ pub(super) struct Definition {
     pub(super) phases: &'static [Phase],
 }
 
-/// A list endpoint's definition.
-const fn list(path: &'static str, key: &'static str) -> Definition {
+/// A stream's definition.
+const fn define(
+    family: Family,
+    path: &'static str,
+    key: &'static str,
+    phases: &'static [Phase],
+) -> Definition {
     Definition {
         endpoint: Endpoint {
-            family: Family::List,
+            family,
             path,
             key,
             include: None,
         },
-        phases: &[Phase::List],
+        phases,
     }
 }
 
-const TICKETS: Definition = Definition {
-    endpoint: Endpoint {
-        family: Family::CursorExport,
-        path: "/api/v2/incremental/tickets/cursor.json",
-        key: "tickets",
-        include: None,
-    },
-    phases: &[
+const TICKETS: Definition = define(
+    Family::CursorExport,
+    "/api/v2/incremental/tickets/cursor.json",
+    "tickets",
+    &[
         Phase::Anchor,
         Phase::Backfill,
         Phase::Sweep,
@@ -76,62 +78,54 @@ const TICKETS: Definition = Definition {
         Phase::After,
         Phase::Time,
     ],
-};
-
+);
+const TICKET_EVENTS: Definition = define(
+    Family::TimeExport,
+    "/api/v2/incremental/ticket_events.json",
+    "ticket_events",
+    &[Phase::Anchor, Phase::Time],
+);
 const TICKET_COMMENTS: Definition = Definition {
     endpoint: Endpoint {
-        family: Family::TimeExport,
-        path: "/api/v2/incremental/ticket_events.json",
-        key: "ticket_events",
         include: Some(("include", "comment_events")),
+        ..TICKET_EVENTS.endpoint
     },
-    phases: &[Phase::Anchor, Phase::Time],
+    ..TICKET_EVENTS
 };
-
-const TICKET_COMMENTS_BACKFILL: Definition = Definition {
-    endpoint: Endpoint {
-        family: Family::PerTicket,
-        path: "/api/v2/tickets/{id}/comments.json",
-        key: "comments",
-        include: None,
-    },
-    phases: &[Phase::Queue],
-};
-
-const USERS: Definition = Definition {
-    endpoint: Endpoint {
-        family: Family::CursorExport,
-        path: "/api/v2/incremental/users/cursor.json",
-        key: "users",
-        include: None,
-    },
-    phases: &[Phase::After, Phase::Time],
-};
-
-const ORGANIZATIONS: Definition = Definition {
-    endpoint: Endpoint {
-        family: Family::TimeExport,
-        path: "/api/v2/incremental/organizations.json",
-        key: "organizations",
-        include: None,
-    },
-    phases: &[Phase::Time],
-};
-
-const SATISFACTION_RATINGS: Definition = Definition {
-    endpoint: Endpoint {
-        family: Family::Ratings,
-        path: "/api/v2/satisfaction_ratings.json",
-        key: "satisfaction_ratings",
-        include: None,
-    },
-    phases: &[Phase::Ratings],
-};
-
-const TICKET_FIELDS: Definition = list("/api/v2/ticket_fields.json", "ticket_fields");
-const TAGS: Definition = list("/api/v2/tags.json", "tags");
-const BRANDS: Definition = list("/api/v2/brands.json", "brands");
-const GROUPS: Definition = list("/api/v2/groups.json", "groups");
+const TICKET_COMMENTS_BACKFILL: Definition = define(
+    Family::PerTicket,
+    "/api/v2/tickets/{id}/comments.json",
+    "comments",
+    &[Phase::Queue],
+);
+const USERS: Definition = define(
+    Family::CursorExport,
+    "/api/v2/incremental/users/cursor.json",
+    "users",
+    &[Phase::After, Phase::Time],
+);
+const ORGANIZATIONS: Definition = define(
+    Family::TimeExport,
+    "/api/v2/incremental/organizations.json",
+    "organizations",
+    &[Phase::Time],
+);
+const SATISFACTION_RATINGS: Definition = define(
+    Family::Ratings,
+    "/api/v2/satisfaction_ratings.json",
+    "satisfaction_ratings",
+    &[Phase::Ratings],
+);
+const LIST: &[Phase] = &[Phase::List];
+const TICKET_FIELDS: Definition = define(
+    Family::List,
+    "/api/v2/ticket_fields.json",
+    "ticket_fields",
+    LIST,
+);
+const TAGS: Definition = define(Family::List, "/api/v2/tags.json", "tags", LIST);
+const BRANDS: Definition = define(Family::List, "/api/v2/brands.json", "brands", LIST);
+const GROUPS: Definition = define(Family::List, "/api/v2/groups.json", "groups", LIST);
 
 impl Definition {
     /// The definition of a stream.

@@ -19,6 +19,7 @@ use super::cursor::{self, State};
 use super::definition::{Definition, Family};
 use super::filter::brand_ids;
 pub use super::ratings::RATINGS_LOOKBACK_SECS;
+use super::search::Query;
 pub use super::search::SEARCH_LAG_SECS;
 use super::{anchor, backfill, exports, lists, probe, ratings, search, StreamName};
 use crate::api::errors::{self, ErrorContext};
@@ -124,9 +125,11 @@ fn plan(ctx: &FetchContext<'_>, stream: StreamName, state: State) -> Result<Step
     let (http, what) = match &state {
         State::Anchor => anchor::request(ctx),
         State::Backfill { start, after } => {
-            search::older_unsolved_request(ctx, *start, after.as_deref())
+            search::request(ctx, Query::UnsolvedBefore(*start), after.as_deref())
         }
-        State::Sweep { since, after, .. } => search::sweep_request(ctx, *since, after.as_deref()),
+        State::Sweep { since, after, .. } => {
+            search::request(ctx, Query::UpdatedSince(*since), after.as_deref())
+        }
         State::Probe { at, .. } => probe::request(ctx, *at),
         State::Queue {
             generation,

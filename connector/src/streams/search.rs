@@ -19,53 +19,53 @@ use crate::types::{Budget, ConnectorError};
 /// the incremental export resumes this long before the sweep began.
 pub const SEARCH_LAG_SECS: u64 = 600;
 
-/// The search query for unsolved tickets last updated before `start`.
-fn unsolved_before(start: u64) -> String {
-    format!(
-        "type:ticket status<solved updated<{}",
-        time::format_rfc3339(start as i64)
-    )
+/// What a search export request looks for.
+pub(super) enum Query {
+    /// Unsolved tickets last updated before the history's start.
+    UnsolvedBefore(u64),
+    /// The window's tickets: updated since the day before its start (the
+    /// search compares days; a day early leaves no gap).
+    UpdatedSince(u64),
 }
 
-/// The search query for tickets updated since the day before `since` (the
-/// search compares days; a day early leaves no gap).
-fn updated_since(since: u64) -> String {
-    let day = time::format_rfc3339(since.saturating_sub(86_400) as i64);
-    format!("type:ticket updated>={}", &day[..10])
+impl Query {
+    /// The search query.
+    fn text(&self) -> String {
+        match *self {
+            Query::UnsolvedBefore(start) => format!(
+                "type:ticket status<solved updated<{}",
+                time::format_rfc3339(start as i64)
+            ),
+            Query::UpdatedSince(since) => {
+                let day = time::format_rfc3339(since.saturating_sub(86_400) as i64);
+                format!("type:ticket updated>={}", &day[..10])
+            }
+        }
+    }
+
+    /// What the search reads, for messages.
+    fn what(&self) -> &'static str {
+        match self {
+            Query::UnsolvedBefore(_) => "the search export of older unsolved tickets",
+            Query::UpdatedSince(_) => "the search export of the window's tickets",
+        }
+    }
 }
 
-/// A search export page of tickets matching `query`.
-fn request(ctx: &FetchContext<'_>, query: String, after: Option<&str>) -> HttpRequestSpec {
-    ctx.url("/api/v2/search/export.json")
-        .param("query", query)
+/// A search export page of the tickets `query` finds, and what it reads.
+pub(super) fn request(
+    ctx: &FetchContext<'_>,
+    query: Query,
+    after: Option<&str>,
+) -> (HttpRequestSpec, String) {
+    let http = ctx
+        .url("/api/v2/search/export.json")
+        .param("query", query.text())
         .param("filter[type]", "ticket")
         .param("page[size]", ctx.size(EXPORT_MAX).to_string())
         .param_opt("page[after]", after)
-        .get()
-}
-
-/// The request for older unsolved tickets, and what it reads.
-pub(super) fn older_unsolved_request(
-    ctx: &FetchContext<'_>,
-    start: u64,
-    after: Option<&str>,
-) -> (HttpRequestSpec, String) {
-    (
-        request(ctx, unsolved_before(start), after),
-        "the search export of older unsolved tickets".to_owned(),
-    )
-}
-
-/// The request for the window's tickets, and what it reads.
-pub(super) fn sweep_request(
-    ctx: &FetchContext<'_>,
-    since: u64,
-    after: Option<&str>,
-) -> (HttpRequestSpec, String) {
-    (
-        request(ctx, updated_since(since), after),
-        "the search export of the window's tickets".to_owned(),
-    )
+        .get();
+    (http, query.what().to_owned())
 }
 
 /// A search whose cursor expired (400 or 422 on a later page) starts over:
