@@ -4,6 +4,8 @@
 pub mod errors;
 pub mod ratelimit;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 /// An HTTP request to make; the host adds `Authorization`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequestSpec {
@@ -105,18 +107,17 @@ impl Url {
     }
 }
 
+/// Every byte but RFC 3986's unreserved characters (letters, digits,
+/// `-`, `.`, `_`, `~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn encode_into(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
+    out.extend(utf8_percent_encode(text, NOT_UNRESERVED));
 }
 
 #[cfg(test)]
@@ -135,6 +136,33 @@ mod tests {
             "https://acme.zendesk.com/api/v2/search/export.json?query=type%3Aticket%20status%3Csolved&page%5Bsize%5D=100"
         );
         assert_eq!(request.method, "GET");
+    }
+
+    #[test]
+    fn only_unreserved_characters_pass_unencoded() {
+        for (text, encoded) in [
+            ("", ""),
+            ("plain-Text_0.9~", "plain-Text_0.9~"),
+            (
+                " !\"#$%&'()*+,/",
+                "%20%21%22%23%24%25%26%27%28%29%2A%2B%2C%2F",
+            ),
+            (
+                ":;<=>?@[\\]^`{|}",
+                "%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E%60%7B%7C%7D",
+            ),
+            ("\u{0}\u{1f}\u{7f}", "%00%1F%7F"),
+            ("é€😀", "%C3%A9%E2%82%AC%F0%9F%98%80"),
+            (
+                "type:ticket updated>=2025-10-02",
+                "type%3Aticket%20updated%3E%3D2025-10-02",
+            ),
+            ("100%", "100%25"),
+        ] {
+            let mut out = String::new();
+            encode_into(&mut out, text);
+            assert_eq!(out, encoded, "{text:?}");
+        }
     }
 
     #[test]

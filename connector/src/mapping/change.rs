@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{id_string, opt, opt_id, parse, record};
+use super::common::{id_string, opt, opt_id, parse, record};
 use crate::text::Text;
 use crate::time;
 use crate::types::{ConnectorError, NormalizedRecord};

@@ -11,7 +11,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use super::{id_string, opt, opt_id, parse, record, MapContext, Ref, Via};
+use super::common::{id_string, opt, opt_id, parse, record, MapContext, Ref, Via};
 use crate::state::catalog::{Catalog, FieldDef, Named};
 use crate::text::Text;
 use crate::time;

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{id_string, opt, opt_id, parse, record, MapContext, Via};
+use super::common::{id_string, opt, opt_id, parse, record, MapContext, Via};
 use crate::chat::{self, ChatLine, LineKind};
 use crate::state::catalog::Role;
 use crate::text::Text;

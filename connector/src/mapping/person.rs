@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{id_string, opt, opt_id, parse, record};
+use super::common::{id_string, opt, opt_id, parse, record};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 

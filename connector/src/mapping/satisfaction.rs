@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{id_string, opt, opt_id, parse, record};
+use super::common::{id_string, opt, opt_id, parse, record};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 

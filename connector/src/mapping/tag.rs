@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::{parse, record};
+use super::common::{parse, record};
 use crate::types::{ConnectorError, NormalizedRecord};
 
 #[derive(Deserialize, Serialize)]

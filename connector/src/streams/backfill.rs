@@ -16,8 +16,10 @@
 
 use serde::Deserialize;
 
+use super::body::{peek, Body};
+use super::context::{FetchContext, Handled, PlannedRequest, Step, LIST_MAX};
 use super::cursor::{self, State};
-use super::fetch::{peek, Body, FetchContext, Handled, Meta, PlannedRequest, Step, LIST_MAX};
+use super::definition::Endpoint;
 use super::StreamName;
 use crate::state::marks::Marks;
 use crate::state::split;
@@ -30,7 +32,7 @@ use crate::types::{ConnectorError, Page};
 pub const TICKETS_AT_ONCE: usize = 10;
 
 /// The queue's first state.
-pub fn initial(ctx: &FetchContext<'_>) -> State {
+pub(super) fn initial(ctx: &FetchContext<'_>) -> State {
     State::Queue {
         generation: 0,
         next: 0,
@@ -41,7 +43,7 @@ pub fn initial(ctx: &FetchContext<'_>) -> State {
 
 /// At the first page of a sync, the cursor handed back is committed: the
 /// generations before its own are done and deleted.
-pub fn begin(ctx: &FetchContext<'_>, cursor: Option<&str>) -> Result<(), ConnectorError> {
+pub(super) fn begin(ctx: &FetchContext<'_>, cursor: Option<&str>) -> Result<(), ConnectorError> {
     let Some(text) = cursor else {
         return Ok(());
     };
@@ -81,12 +83,13 @@ fn next_pending(
 /// The request for one ticket's comments page.
 fn comments_request(
     ctx: &FetchContext<'_>,
+    comments: &Endpoint,
     generation: u64,
     ticket: u64,
     after: Option<&str>,
 ) -> PlannedRequest {
     let http = ctx
-        .url(&format!("/api/v2/tickets/{ticket}/comments.json"))
+        .url(&comments.path.replace("{id}", &ticket.to_string()))
         .param("page[size]", ctx.size(LIST_MAX).to_string())
         .param_opt("page[after]", after)
         .get();
@@ -105,15 +108,16 @@ fn comments_request(
 
 /// The requests for the next pending tickets' comments (the current
 /// ticket's next page alone), or the last page.
-pub fn plan(
+pub(super) fn plan(
     ctx: &FetchContext<'_>,
+    comments: &Endpoint,
     generation: u64,
     next: u64,
     after: Option<&str>,
 ) -> Result<Step, ConnectorError> {
     if after.is_some() {
         return Ok(Step::Request(comments_request(
-            ctx, generation, next, after,
+            ctx, comments, generation, next, after,
         )));
     }
     let tickets = next_pending(ctx, generation, next, TICKETS_AT_ONCE)?;
@@ -125,16 +129,12 @@ pub fn plan(
             after: None,
             sync: ctx.sync_started_at,
         };
-        return Ok(Step::Finished(Page {
-            next_cursor: Some(cursor::encode(&state)),
-            done: true,
-            ..Page::default()
-        }));
+        return Ok(Step::finished(&state));
     }
     Ok(Step::Batch(
         tickets
             .into_iter()
-            .map(|(generation, ticket)| comments_request(ctx, generation, ticket, None))
+            .map(|(generation, ticket)| comments_request(ctx, comments, generation, ticket, None))
             .collect(),
     ))
 }
@@ -150,7 +150,7 @@ fn past(generation: u64, ticket: u64, sync: u64) -> State {
 }
 
 /// The ticket was deleted meanwhile (404): skipped.
-pub fn skipped(generation: u64, ticket: u64, sync: u64) -> Handled {
+pub(super) fn skipped(generation: u64, ticket: u64, sync: u64) -> Handled {
     Handled::Next(past(generation, ticket, sync))
 }
 
@@ -164,8 +164,9 @@ struct CommentPeek<'a> {
 /// A page of a ticket's comments: those made before the split become
 /// pseudo-events. Comments are listed oldest first, so the first one at or
 /// after the split ends the ticket.
-pub fn page(
+pub(super) fn page(
     ctx: &FetchContext<'_>,
+    comments: &Endpoint,
     body: &Body<'_>,
     generation: u64,
     ticket: u64,
@@ -176,7 +177,7 @@ pub fn page(
     };
     let mut records = Vec::new();
     let mut reached = false;
-    for raw in body.items("comments")? {
+    for raw in body.items(comments.key)? {
         let comment: CommentPeek<'_> = peek(raw, body.what)?;
         let at = comment.created_at.as_deref().and_then(time::parse_rfc3339);
         if at.is_some_and(|t| t >= split.start as i64) {
@@ -188,11 +189,8 @@ pub fn page(
             ));
         }
     }
-    let next = match body.meta()? {
-        Some(Meta {
-            has_more: true,
-            after_cursor: Some(after),
-        }) if !reached => State::Queue {
+    let next = match body.next_after()? {
+        Some(after) if !reached => State::Queue {
             generation,
             next: ticket,
             after: Some(after),

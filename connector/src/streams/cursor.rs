@@ -96,6 +96,47 @@ pub enum State {
     },
 }
 
+/// The kind of a [`State`], without its data: what a stream's definition
+/// lists as the cursors it may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// [`State::Anchor`].
+    Anchor,
+    /// [`State::Backfill`].
+    Backfill,
+    /// [`State::Sweep`].
+    Sweep,
+    /// [`State::Probe`].
+    Probe,
+    /// [`State::Queue`].
+    Queue,
+    /// [`State::After`].
+    After,
+    /// [`State::Time`].
+    Time,
+    /// [`State::List`].
+    List,
+    /// [`State::Ratings`].
+    Ratings,
+}
+
+impl State {
+    /// The state's kind.
+    pub fn phase(&self) -> Phase {
+        match self {
+            State::Anchor => Phase::Anchor,
+            State::Backfill { .. } => Phase::Backfill,
+            State::Sweep { .. } => Phase::Sweep,
+            State::Probe { .. } => Phase::Probe,
+            State::Queue { .. } => Phase::Queue,
+            State::After { .. } => Phase::After,
+            State::Time { .. } => Phase::Time,
+            State::List { .. } => Phase::List,
+            State::Ratings { .. } => Phase::Ratings,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Versioned {
     v: u32,

@@ -2,11 +2,22 @@
 //! (`fetch-page` without I/O: [`fetch::next_request`] and
 //! [`fetch::handle_response`]).
 
+mod anchor;
 mod backfill;
+mod body;
+mod context;
 pub mod cursor;
+mod dedupe;
+mod definition;
+mod exports;
 pub mod fetch;
 mod filter;
+mod lists;
+mod probe;
 pub mod progress;
+mod ratings;
+mod search;
+mod tickets;
 
 use std::borrow::Cow;
 

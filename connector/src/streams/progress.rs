@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 
+use super::context::FetchContext;
 use super::cursor::{self, State};
-use super::fetch::FetchContext;
 use super::StreamName;
 use crate::state::window;
 use crate::time;

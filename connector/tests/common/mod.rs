@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod fetching;
+
 use std::collections::VecDeque;
 
 use serde_json::Value;
