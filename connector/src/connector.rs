@@ -1,11 +1,14 @@
 //! [`NativeConnector`]: the WIT exports as plain Rust methods, over a
-//! [`Storage`] and an [`HttpClient`]. The component's glue and native
-//! callers (tests, the host's benchmarks) use it alike.
+//! [`Storage`] and an [`HttpClient`], and as the SDK's [`Connector`], which
+//! the component exports. Native callers (tests, the host's benchmarks)
+//! call the methods.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use connector_sdk::{Connector, HttpClient};
+
 use crate::api::errors::{classify_transport, ErrorContext};
-use crate::api::{ratelimit, HttpRequestSpec, HttpResponse, TransportError};
+use crate::api::{ratelimit, HttpRequestSpec};
 use crate::check;
 use crate::config::{self, Config};
 use crate::mapping::{self, MapContext};
@@ -22,21 +25,6 @@ use crate::types::{
 /// Requests one `fetch-page` may chain when steps yield no records (e.g.
 /// finding the `max_tickets` anchor, or a page of duplicates only).
 pub const MAX_REQUESTS_PER_PAGE: u32 = 8;
-
-/// Sends HTTP requests (the host adds `Authorization`).
-pub trait HttpClient {
-    /// Sends one request and reads the whole response.
-    fn send(&mut self, request: &HttpRequestSpec) -> Result<HttpResponse, TransportError>;
-
-    /// Sends several requests, at once where the client can, and reads the
-    /// responses, in the requests' order. One after another by default.
-    fn send_many(
-        &mut self,
-        requests: &[HttpRequestSpec],
-    ) -> Vec<Result<HttpResponse, TransportError>> {
-        requests.iter().map(|r| self.send(r)).collect()
-    }
-}
 
 /// Seconds since the Unix epoch.
 fn now_seconds() -> i64 {
@@ -170,6 +158,50 @@ impl<S: Storage> NativeConnector<S> {
             now_ms: now_millis(),
         };
         mapping::map_record(&mut ctx, stream, raw)
+    }
+}
+
+impl<S: Storage + Default> Default for NativeConnector<S> {
+    fn default() -> Self {
+        Self::new(S::default())
+    }
+}
+
+/// The component's export: each operation is the method of the same name
+/// (inherent methods take precedence, so these calls do not recurse).
+impl<S: Storage> Connector for NativeConnector<S> {
+    const LOG_CONTEXT: &'static str = "zendesk-support";
+
+    fn spec(&self) -> ConnectorSpec {
+        self.spec()
+    }
+
+    fn configure(&mut self, config: &str, auth_scheme: &str) -> Result<String, ConnectorError> {
+        self.configure(config, auth_scheme)
+    }
+
+    fn check(&mut self, http: &mut impl HttpClient) -> Result<Vec<Warning>, ConnectorError> {
+        self.check(http)
+    }
+
+    fn discover(&self) -> Result<Vec<StreamInfo>, ConnectorError> {
+        self.discover()
+    }
+
+    fn fetch_page(
+        &mut self,
+        http: &mut impl HttpClient,
+        request: &PageRequest,
+    ) -> Result<Page, ConnectorError> {
+        self.fetch_page(http, request)
+    }
+
+    fn map_record(
+        &mut self,
+        stream: &str,
+        raw: &str,
+    ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
+        self.map_record(stream, raw)
     }
 }
 

@@ -6,8 +6,9 @@
 //! ([`api`]), streams and cursors ([`streams`]), stored reference data
 //! ([`state`]), mapping to the platform-neutral model ([`mapping`]) and
 //! chat transcripts ([`chat`]). [`NativeConnector`] offers the contract's
-//! operations as Rust methods; the `wasm32` glue binds them to the WIT
-//! exports, the host's storage and logging, and `wasi:http` through waki.
+//! operations as Rust methods and as the guest SDK's `Connector`
+//! (`connector/sdk`), which binds them to the WIT exports, the host's
+//! storage and logging, and `wasi:http`; the `wasm32` glue is one line.
 
 #![warn(missing_docs)]
 
@@ -28,5 +29,6 @@ pub mod types;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use connector::{HttpClient, NativeConnector};
+pub use connector::NativeConnector;
+pub use connector_sdk::HttpClient;
 pub use storage::{MemoryStorage, Storage};

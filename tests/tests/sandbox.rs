@@ -197,7 +197,7 @@ async fn one_host_serves_both_contract_versions_side_by_side() {
         .runtime
         .load(connector_host::cli::builtin_zendesk())
         .unwrap();
-    assert_eq!(feed.version, ContractVersion::V0_1);
+    assert_eq!(feed.version, ContractVersion::V0_2);
     assert_eq!(zendesk.version, ContractVersion::V0_2);
     let config = json!({"subdomain": "acme", "email": "a@example.com", "api_token": "t"});
     let mut settings = settings("zendesk", &setup.db, config);

@@ -6,66 +6,8 @@ pub mod ratelimit;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-/// An HTTP request to make; the host adds `Authorization`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequestSpec {
-    /// Always `GET`: the connector only reads.
-    pub method: &'static str,
-    /// Absolute URL on `https://{subdomain}.zendesk.com`.
-    pub url: String,
-    /// Request headers besides `Authorization`.
-    pub headers: Vec<(&'static str, &'static str)>,
-}
-
-impl HttpRequestSpec {
-    /// A JSON `GET` of `url`.
-    pub fn get(url: String) -> Self {
-        HttpRequestSpec {
-            method: "GET",
-            url,
-            headers: vec![("accept", "application/json")],
-        }
-    }
-}
-
-/// An HTTP response as received.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Header names and values, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The whole body.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of a header, matched case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-}
-
-/// The first value of a header in `headers`, matched case-insensitively.
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-}
-
-/// Why a request got no response at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportError {
-    /// The host name did not resolve (usually a wrong subdomain).
-    Dns(String),
-    /// Connecting or reading timed out.
-    Timeout(String),
-    /// The host's policy refused the request.
-    Denied(String),
-    /// Any other failure (connection reset, TLS, ...).
-    Other(String),
-}
+// The HTTP types every connector shares, from the SDK.
+pub use connector_sdk::http::{HttpRequestSpec, HttpResponse, TransportError};
 
 /// Builds a URL with a percent-encoded query string.
 #[derive(Debug, Clone)]

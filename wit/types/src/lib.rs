@@ -3,9 +3,14 @@
 //!
 //! The host converts every WIT version it serves into these types, and a
 //! connector written in Rust builds them natively before its WebAssembly
-//! glue converts them into its contract version's bindings. Errors are not
-//! here: each side classifies them its own way (the host adds its own
-//! limits and refusals).
+//! glue (the guest SDK, `connector/sdk`) converts them into its contract
+//! version's bindings. The contract's error ([`ConnectorError`]) is here
+//! too, as a connector reports it; the host may wrap it in errors of its
+//! own (limits, refusals).
+
+mod error;
+
+pub use error::{ConnectorError, FieldError, RateLimit};
 
 /// Where the host finds an OAuth 2.0 client's settings in the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,4 +170,11 @@ pub struct NormalizedRecord {
     pub data: String,
     /// True when the record was deleted at the source (a tombstone).
     pub deleted: bool,
+}
+
+/// A non-fatal finding of `check`, e.g. a credential about to expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// What was found and what to do about it.
+    pub message: String,
 }

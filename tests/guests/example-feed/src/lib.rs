@@ -1,30 +1,29 @@
 //! A well-behaved example connector that is not Zendesk: it reads a
 //! paginated JSON feed of items (`GET /items?after=ID&limit=N`, bearer
 //! token) and maps each item to an `item` record. It proves the contract is
-//! generic and that connectors swap in the same host.
+//! generic and that connectors swap in the same host, and shows a connector
+//! on the guest SDK: sans-IO logic over the SDK's traits, one line of glue.
 
-wit_bindgen::generate!({
-    path: "../../../wit/v0.1.0",
-    world: "connector-core",
-    generate_all,
-});
-
-use std::cell::RefCell;
-
-use connector::source::storage;
-use connector::source::types::{
-    AuthKind, AuthScheme, ConnectorError, ConnectorSpec, FieldError, NormalizedRecord, Page,
-    PageRequest, StreamInfo, SyncMode, Warning,
+use connector_sdk::log::{log, Level};
+use connector_sdk::types::{
+    AuthKind, AuthScheme, ConnectorError, ConnectorSpec, NormalizedRecord, Page, PageRequest,
+    RateLimit, StreamInfo, SyncMode, Warning,
 };
-use exports::connector::source::source::Guest;
+use connector_sdk::{Connector, HttpClient, HttpRequestSpec, Storage};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use wasi::logging::logging::{log, Level};
 
-struct Feed;
+/// The connector, over the connection's storage.
+#[derive(Default)]
+struct Feed<S> {
+    storage: S,
+    config: Option<Config>,
+}
+
+connector_sdk::export_connector!(Feed<connector_sdk::HostStorage>);
 
 /// The adopted configuration.
-#[derive(Clone, Deserialize)]
+#[derive(Deserialize)]
 struct Config {
     host: String,
     #[serde(default = "default_page_size")]
@@ -33,16 +32,6 @@ struct Config {
 
 fn default_page_size() -> u32 {
     50
-}
-
-thread_local! {
-    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
-}
-
-fn config() -> Result<Config, ConnectorError> {
-    CONFIG
-        .with(|c| c.borrow().clone())
-        .ok_or_else(|| ConnectorError::Internal("configure was not called".into()))
 }
 
 #[derive(Deserialize)]
@@ -61,17 +50,12 @@ struct Item {
     deleted: bool,
 }
 
-fn get(url: &str) -> Result<(u16, Vec<u8>), ConnectorError> {
-    let response = waki::Client::new()
-        .get(url)
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .send()
+/// `GET url`: its status and body.
+fn get(http: &mut impl HttpClient, url: &str) -> Result<(u16, Vec<u8>), ConnectorError> {
+    let response = http
+        .send(&HttpRequestSpec::get(url.to_owned()))
         .map_err(|e| ConnectorError::Transient(format!("request to {url} failed: {e}")))?;
-    let status = response.status_code();
-    let body = response
-        .body()
-        .map_err(|e| ConnectorError::Transient(format!("reading {url} failed: {e}")))?;
-    Ok((status, body))
+    Ok((response.status, response.body))
 }
 
 fn classify(status: u16, body: &[u8]) -> ConnectorError {
@@ -82,7 +66,7 @@ fn classify(status: u16, body: &[u8]) -> ConnectorError {
     match status {
         401 => ConnectorError::Auth("the API key was rejected; check `api_key`".into()),
         403 => ConnectorError::Permission("the API key may not read items".into()),
-        429 => ConnectorError::RateLimited(connector::source::types::RateLimit {
+        429 => ConnectorError::RateLimited(RateLimit {
             retry_after_ms: 1000,
             message: "the feed asked us to slow down".into(),
         }),
@@ -91,8 +75,18 @@ fn classify(status: u16, body: &[u8]) -> ConnectorError {
     }
 }
 
-impl Guest for Feed {
-    fn spec() -> ConnectorSpec {
+impl<S> Feed<S> {
+    fn config(&self) -> Result<&Config, ConnectorError> {
+        self.config
+            .as_ref()
+            .ok_or_else(|| ConnectorError::Internal("configure was not called".into()))
+    }
+}
+
+impl<S: Storage> Connector for Feed<S> {
+    const LOG_CONTEXT: &'static str = "example-feed";
+
+    fn spec(&self) -> ConnectorSpec {
         ConnectorSpec {
             name: "example-feed".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -118,33 +112,30 @@ impl Guest for Feed {
         }
     }
 
-    fn configure(config: String, _auth_scheme: String) -> Result<String, ConnectorError> {
-        let parsed: Config = serde_json::from_str(&config).map_err(|e| {
-            ConnectorError::Config(vec![FieldError {
-                field: "host".into(),
-                message: format!("the config is incomplete: {e}"),
-            }])
+    fn configure(&mut self, config: &str, _auth_scheme: &str) -> Result<String, ConnectorError> {
+        let parsed: Config = serde_json::from_str(config).map_err(|e| {
+            ConnectorError::config("host", format!("the config is incomplete: {e}"))
         })?;
         if !(1..=500).contains(&parsed.page_size) {
-            return Err(ConnectorError::Config(vec![FieldError {
-                field: "page_size".into(),
-                message: format!("must be between 1 and 500, not {}", parsed.page_size),
-            }]));
+            return Err(ConnectorError::config(
+                "page_size",
+                format!("must be between 1 and 500, not {}", parsed.page_size),
+            ));
         }
-        CONFIG.with(|c| *c.borrow_mut() = Some(parsed));
-        Ok(config)
+        self.config = Some(parsed);
+        Ok(config.to_owned())
     }
 
-    fn check() -> Result<Vec<Warning>, ConnectorError> {
-        let config = config()?;
-        let (status, body) = get(&format!("https://{}/items?limit=1", config.host))?;
+    fn check(&mut self, http: &mut impl HttpClient) -> Result<Vec<Warning>, ConnectorError> {
+        let config = self.config()?;
+        let (status, body) = get(http, &format!("https://{}/items?limit=1", config.host))?;
         if status != 200 {
             return Err(classify(status, &body));
         }
         Ok(Vec::new())
     }
 
-    fn discover() -> Result<Vec<StreamInfo>, ConnectorError> {
+    fn discover(&self) -> Result<Vec<StreamInfo>, ConnectorError> {
         Ok(vec![StreamInfo {
             name: "items".into(),
             description: "Every item of the feed".into(),
@@ -166,18 +157,22 @@ impl Guest for Feed {
         }])
     }
 
-    fn fetch_page(request: PageRequest) -> Result<Page, ConnectorError> {
+    fn fetch_page(
+        &mut self,
+        http: &mut impl HttpClient,
+        request: &PageRequest,
+    ) -> Result<Page, ConnectorError> {
         if request.stream != "items" {
-            return Err(ConnectorError::Config(vec![FieldError {
-                field: "stream".into(),
-                message: format!("unknown stream `{}`", request.stream),
-            }]));
+            return Err(ConnectorError::config(
+                "stream",
+                format!("unknown stream `{}`", request.stream),
+            ));
         }
-        let config = config()?;
-        let after = request.cursor.unwrap_or_else(|| "0".into());
+        let config = self.config()?;
+        let after = request.cursor.clone().unwrap_or_else(|| "0".into());
         let limit = request.page_size.unwrap_or(config.page_size);
         let url = format!("https://{}/items?after={after}&limit={limit}", config.host);
-        let (status, body) = get(&url)?;
+        let (status, body) = get(http, &url)?;
         if status != 200 {
             return Err(classify(status, &body));
         }
@@ -189,13 +184,17 @@ impl Guest for Feed {
             .map(|raw| serde_json::from_str::<Item>(raw.get()).map(|i| i.id))
             .transpose()
             .map_err(|e| ConnectorError::Protocol(format!("an item is not valid: {e}")))?;
-        let pages_seen = storage::get("pages-seen")
+        let pages_seen = self
+            .storage
+            .get("pages-seen")
             .ok()
             .flatten()
             .and_then(|v| String::from_utf8(v).ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let _ = storage::set("pages-seen", (pages_seen + 1).to_string().as_bytes());
+        let _ = self
+            .storage
+            .set("pages-seen", (pages_seen + 1).to_string().as_bytes());
         log(
             Level::Debug,
             "fetch",
@@ -207,16 +206,21 @@ impl Guest for Feed {
             done: !page.has_more,
             budgets: Vec::new(),
             requests: 1,
+            progress: None,
         })
     }
 
-    fn map_record(stream: String, raw: String) -> Result<Vec<NormalizedRecord>, ConnectorError> {
+    fn map_record(
+        &mut self,
+        stream: &str,
+        raw: &str,
+    ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
         if stream != "items" {
             return Err(ConnectorError::Internal(format!(
                 "unknown stream `{stream}`"
             )));
         }
-        let item: Item = serde_json::from_str(&raw)
+        let item: Item = serde_json::from_str(raw)
             .map_err(|e| ConnectorError::Protocol(format!("an item is not valid: {e}")))?;
         Ok(vec![NormalizedRecord {
             kind: "item".into(),
@@ -232,5 +236,3 @@ impl Guest for Feed {
         }])
     }
 }
-
-export!(Feed);
