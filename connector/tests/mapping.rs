@@ -613,3 +613,86 @@ fn bad_input_is_classified() {
         Err(ConnectorError::Config(_))
     ));
 }
+
+#[test]
+fn records_that_do_not_match_the_schema_are_rejected() {
+    let mut connector = loaded(json!({}));
+    let ticket = json("go-zendesk/GET/ticket.json")["ticket"].to_string();
+    let conversation = data_of(&map(&mut connector, "tickets", &ticket));
+    let tickets = published_schema(&connector, "tickets").json_schema;
+    let check = |kind: &str, edit: &dyn Fn(&mut Value), of: &Value, schema: &str| {
+        let mut data = of.clone();
+        edit(&mut data);
+        schema_errors(schema, kind, &data)
+    };
+    assert!(check("conversation", &|_| {}, &conversation, &tickets).is_empty());
+    let status = check(
+        "conversation",
+        &|d| d["status"] = json!(5),
+        &conversation,
+        &tickets,
+    );
+    assert!(
+        status.iter().any(|e| e.contains("/status")),
+        "a number for a string: {status:?}"
+    );
+    for (what, edit) in [
+        (
+            "a member left out",
+            &(|d: &mut Value| {
+                d.as_object_mut().unwrap().remove("requester_id");
+            }) as &dyn Fn(&mut Value),
+        ),
+        ("a member outside the model", &|d| d["score"] = json!(1)),
+        ("a nested member of the wrong type", &|d| {
+            d["brand"]["id"] = json!(1)
+        }),
+        ("a tag that is not a string", &|d| d["tags"] = json!([1])),
+    ] {
+        assert!(
+            !check("conversation", edit, &conversation, &tickets).is_empty(),
+            "{what} is rejected"
+        );
+    }
+
+    let events = audits_as_events("go-zendesk", &json("go-zendesk/GET/ticket_audits.json"));
+    let records = map(&mut connector, "ticket_comments", &events[0]);
+    let (message, change) = (data(&records[0]), data(&records[1]));
+    let comments = published_schema(&connector, "ticket_comments").json_schema;
+    assert!(check("message", &|_| {}, &message, &comments).is_empty());
+    assert!(check("change", &|_| {}, &change, &comments).is_empty());
+    for (what, kind, edit, of) in [
+        (
+            "a role outside the enum",
+            "message",
+            &(|d: &mut Value| d["author_role"] = json!("robot")) as &dyn Fn(&mut Value),
+            &message,
+        ),
+        (
+            "a chat line without its number",
+            "message",
+            &|d| d["chat"] = json!({"time": null, "parsed": true}),
+            &message,
+        ),
+        (
+            "a change without its field",
+            "change",
+            &|d| {
+                d.as_object_mut().unwrap().remove("field");
+            },
+            &change,
+        ),
+        ("a change named a message", "message", &|_| {}, &change),
+        (
+            "a message with a change's member",
+            "message",
+            &|d| d["field"] = json!("status"),
+            &message,
+        ),
+    ] {
+        assert!(
+            !check(kind, edit, of, &comments).is_empty(),
+            "{what} is rejected"
+        );
+    }
+}

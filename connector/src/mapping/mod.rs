@@ -3,7 +3,8 @@
 //! `satisfaction`, `tag`, `brand`, `group`), one file per kind. Mapping
 //! reads typed structs that borrow from the raw record and writes the
 //! output with serde; opaque values (custom field values, user and
-//! organization fields) pass through as raw JSON slices.
+//! organization fields) pass through as raw JSON slices. The output types
+//! are the shared record model's (`connector-records`).
 
 mod account;
 mod brand;
@@ -14,11 +15,14 @@ mod group;
 mod message;
 mod person;
 mod satisfaction;
+mod schema;
 mod tag;
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use connector_records::Record;
+pub use schema::json_schema;
+use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
 use crate::state::catalog::Catalogs;
@@ -72,16 +76,15 @@ fn parse<'a, T: Deserialize<'a>>(kind: &str, raw: &'a str) -> Result<T, Connecto
     })
 }
 
-/// Builds a normalized record.
-fn record(
-    kind: &str,
+/// Builds a normalized record of the record's kind.
+fn record<R: Record>(
     key: String,
     version: Option<String>,
-    data: &impl Serialize,
+    data: &R,
     deleted: bool,
 ) -> NormalizedRecord {
     NormalizedRecord {
-        kind: kind.to_owned(),
+        kind: R::KIND.name().to_owned(),
         key,
         version,
         data: serde_json::to_string(data).expect("normalized records serialise"),
@@ -99,16 +102,14 @@ fn opt_id<T: std::fmt::Display>(id: Option<T>) -> Option<String> {
     id.map(id_string)
 }
 
-/// An optional borrowed string, for output.
-fn opt<'a>(text: &'a Option<Text<'a>>) -> Option<&'a str> {
-    text.as_deref()
+/// An optional string of the raw record, borrowed for output.
+fn opt<'a>(text: &'a Option<Text<'_>>) -> Option<Text<'a>> {
+    text.as_ref().map(Text::reborrow)
 }
 
-/// A reference to another record with its display name, if known.
-#[derive(Debug, Serialize)]
-struct Ref<'a> {
-    id: String,
-    name: Option<&'a str>,
+/// The version of a record stamped with its `updated_at`.
+fn updated(updated_at: &Option<Text<'_>>) -> Option<String> {
+    updated_at.as_deref().map(str::to_owned)
 }
 
 /// The channel code of a `via` display name, as ticket events send them
