@@ -10,7 +10,11 @@ fn main() {
     let files = guest_build::build(
         &guests.join("Cargo.toml"),
         &packages,
-        &[&guests, &root.join("../wit")],
+        &[
+            &guests,
+            &root.join("../wit"),
+            &root.join("../connector/sdk"),
+        ],
     );
     for (package, file) in packages.iter().zip(files) {
         let var = format!("GUEST_{}", package.to_uppercase().replace('-', "_"));

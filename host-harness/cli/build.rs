@@ -15,6 +15,8 @@ fn main() {
         &["zendesk-connector"],
         &[
             &connector.join("src"),
+            &connector.join("sdk"),
+            &connector.join("build.rs"),
             &connector.join("Cargo.toml"),
             &root.join("wit"),
         ],

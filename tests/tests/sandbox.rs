@@ -193,10 +193,12 @@ async fn the_example_connector_reads_a_feed_end_to_end() {
 async fn one_host_serves_both_contract_versions_side_by_side() {
     let setup = Setup::new(120).await;
     let feed = setup.runtime.load_file(Path::new(EXAMPLE_FEED)).unwrap();
+    let hostile = setup.runtime.load_file(Path::new(HOSTILE)).unwrap();
     let zendesk = setup
         .runtime
         .load(connector_host::cli::builtin_zendesk())
         .unwrap();
+    assert_eq!(hostile.version, ContractVersion::V0_1);
     assert_eq!(feed.version, ContractVersion::V0_2);
     assert_eq!(zendesk.version, ContractVersion::V0_2);
     let config = json!({"subdomain": "acme", "email": "a@example.com", "api_token": "t"});
@@ -210,11 +212,20 @@ async fn one_host_serves_both_contract_versions_side_by_side() {
     )
     .await
     .unwrap();
-    let mut older = setup.feed().await;
-    assert_eq!(sync_feed(&mut older).await, (120, 12));
+    // A 0.1 component reads the feed through the same host meanwhile.
+    let url = format!("https://{FEED_HOST}/items?limit=5");
+    let mut older = setup
+        .hostile(FEED_HOST, json!({"attack": "request", "url": url}))
+        .await;
+    let page = older.fetch_page(&request()).await.unwrap();
+    let fetched: Value = serde_json::from_str(&page.records[0]).unwrap();
+    assert_eq!(fetched["status"], 200, "{fetched}");
+    let mut feed = setup.feed().await;
+    assert_eq!(sync_feed(&mut feed).await, (120, 12));
     let streams = newer.discover().await.unwrap();
     assert!(streams.iter().any(|s| s.name == "tickets"), "{streams:?}");
-    assert_eq!(sync_feed(&mut older).await, (120, 12));
+    assert!(older.fetch_page(&request()).await.is_ok());
+    assert_eq!(sync_feed(&mut feed).await, (120, 12));
 }
 
 #[tokio::test(flavor = "multi_thread")]

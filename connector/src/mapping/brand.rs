@@ -1,8 +1,9 @@
 //! A brand becomes a `brand`; a deleted one is a tombstone.
 
-use serde::{Deserialize, Serialize};
+use connector_records::Brand;
+use serde::Deserialize;
 
-use super::common::{id_string, opt, parse, record};
+use super::{id_string, opt, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
@@ -27,19 +28,6 @@ struct BrandIn<'a> {
     updated_at: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct Brand<'a> {
-    id: String,
-    name: Option<&'a str>,
-    subdomain: Option<&'a str>,
-    url: Option<&'a str>,
-    active: bool,
-    default: bool,
-    created_at: Option<&'a str>,
-    updated_at: Option<&'a str>,
-    deleted: bool,
-}
-
 /// Maps a brand.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let input: BrandIn<'_> = parse("brand", raw)?;
@@ -55,6 +43,10 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         updated_at: opt(&input.updated_at),
         deleted,
     };
-    let version = brand.updated_at.map(str::to_owned);
-    Ok(record("brand", brand.id.clone(), version, &brand, deleted))
+    Ok(record(
+        brand.id.clone(),
+        updated(&brand.updated_at),
+        &brand,
+        deleted,
+    ))
 }

@@ -9,11 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use connector_records::Change;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::common::{id_string, opt, opt_id, parse, record};
+use super::{id_string, opt, opt_id, parse, record};
 use crate::text::Text;
 use crate::time;
 use crate::types::{ConnectorError, NormalizedRecord};
@@ -62,17 +63,6 @@ const NOT_THE_FIELD: [&str; 14] = [
     "comment_public",
 ];
 
-#[derive(Serialize)]
-struct Change<'a> {
-    id: String,
-    conversation_id: String,
-    field: &'a str,
-    from: Option<String>,
-    to: Option<String>,
-    at: Option<&'a str>,
-    author_id: Option<String>,
-}
-
 /// A field value as the model's string; none for null.
 fn text(value: &Value) -> Option<String> {
     match value {
@@ -90,7 +80,7 @@ pub(super) fn map(raw: &str) -> Result<Vec<NormalizedRecord>, ConnectorError> {
         .timestamp
         .filter(|_| event.created_at.is_none())
         .map(time::format_rfc3339);
-    let at = opt(&event.created_at).or(formatted.as_deref());
+    let at = opt(&event.created_at).or(formatted.as_deref().map(Text::from));
     let mut records = Vec::new();
     for child in &event.child_events {
         let kind: Kind<'_> = parse("change", child.get())?;
@@ -118,19 +108,14 @@ pub(super) fn map(raw: &str) -> Result<Vec<NormalizedRecord>, ConnectorError> {
         let change = Change {
             id: id_string(id),
             conversation_id: id_string(event.ticket_id),
-            field,
+            field: field.into(),
             from: members.get("previous_value").and_then(text),
             to: to.and_then(text),
-            at,
+            at: at.clone(),
             author_id: opt_id(event.updater_id.or(event.author_id)),
         };
-        records.push(record(
-            "change",
-            change.id.clone(),
-            at.map(str::to_owned),
-            &change,
-            false,
-        ));
+        let version = at.as_deref().map(str::to_owned);
+        records.push(record(change.id.clone(), version, &change, false));
     }
     Ok(records)
 }

@@ -7,11 +7,11 @@
 
 use std::borrow::Cow;
 
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use connector_records::{Conversation, CustomFields, FieldValue, Rating, Ref};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::common::{id_string, opt, opt_id, parse, record, MapContext, Ref, Via};
+use super::{id_string, opt, opt_id, parse, record, MapContext, Via};
 use crate::state::catalog::{Catalog, FieldDef, Named};
 use crate::text::Text;
 use crate::time;
@@ -45,7 +45,7 @@ struct Ticket<'a> {
     #[serde(default, borrow)]
     custom_fields: Option<Vec<CustomField<'a>>>,
     #[serde(default, borrow)]
-    satisfaction_rating: Option<Rating<'a>>,
+    satisfaction_rating: Option<RatingIn<'a>>,
     #[serde(default, borrow)]
     created_at: Option<Text<'a>>,
     #[serde(default, borrow)]
@@ -62,76 +62,13 @@ struct CustomField<'a> {
 }
 
 #[derive(Deserialize)]
-struct Rating<'a> {
+struct RatingIn<'a> {
     #[serde(default, borrow)]
     score: Option<Text<'a>>,
     #[serde(default, borrow)]
     reason: Option<Text<'a>>,
     #[serde(default, borrow)]
     comment: Option<Text<'a>>,
-}
-
-#[derive(Serialize)]
-struct Satisfaction<'a> {
-    score: Option<&'a str>,
-    reason: Option<&'a str>,
-    comment: Option<&'a str>,
-}
-
-/// A custom field's value in the model.
-enum Value<'a> {
-    /// Passed through as Zendesk sent it.
-    Raw(&'a RawValue),
-    /// A dropdown option's label.
-    Label(Cow<'a, str>),
-    /// A multi-select's option labels.
-    Labels(Vec<Cow<'a, str>>),
-}
-
-impl Serialize for Value<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Value::Raw(raw) => raw.serialize(serializer),
-            Value::Label(label) => serializer.serialize_str(label),
-            Value::Labels(labels) => labels.serialize(serializer),
-        }
-    }
-}
-
-/// Custom fields as a JSON object, in the ticket's order.
-struct Fields<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
-
-impl Serialize for Fields<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct Conversation<'a> {
-    id: String,
-    url: String,
-    subject: Option<&'a str>,
-    status: Option<&'a str>,
-    priority: Option<&'a str>,
-    #[serde(rename = "type")]
-    kind: Option<&'a str>,
-    channel: Option<&'a str>,
-    brand: Option<Ref<'a>>,
-    group: Option<Ref<'a>>,
-    tags: &'a [Text<'a>],
-    requester_id: Option<String>,
-    assignee_id: Option<String>,
-    organization_id: Option<String>,
-    custom_fields: Fields<'a>,
-    satisfaction: Option<Satisfaction<'a>>,
-    created_at: Option<&'a str>,
-    updated_at: Option<&'a str>,
-    deleted: bool,
 }
 
 /// The label of an option value, or the value itself.
@@ -143,16 +80,16 @@ fn label<'a>(field: &'a FieldDef, value: Cow<'a, str>) -> Cow<'a, str> {
 }
 
 /// A custom field's value as the model shows it.
-fn field_value<'a>(field: Option<&'a FieldDef>, raw: &'a RawValue) -> Value<'a> {
+fn field_value<'a>(field: Option<&'a FieldDef>, raw: &'a RawValue) -> FieldValue<'a> {
     let Some(field) = field.filter(|f| !f.options.is_empty()) else {
-        return Value::Raw(raw);
+        return FieldValue::Raw(raw);
     };
     if let Ok(one) = serde_json::from_str::<Text<'a>>(raw.get()) {
-        return Value::Label(label(field, one.0));
+        return FieldValue::Label(label(field, one.0));
     }
     match serde_json::from_str::<Vec<Text<'a>>>(raw.get()) {
-        Ok(many) => Value::Labels(many.into_iter().map(|t| label(field, t.0)).collect()),
-        Err(_) => Value::Raw(raw),
+        Ok(many) => FieldValue::Labels(many.into_iter().map(|t| label(field, t.0)).collect()),
+        Err(_) => FieldValue::Raw(raw),
     }
 }
 
@@ -160,7 +97,7 @@ fn field_value<'a>(field: Option<&'a FieldDef>, raw: &'a RawValue) -> Value<'a> 
 fn named<'a>(catalog: &'a Catalog<Named>, id: Option<u64>) -> Option<Ref<'a>> {
     id.map(|id| Ref {
         id: id_string(id),
-        name: catalog.get(id).map(|n| n.name.as_str()),
+        name: catalog.get(id).map(|n| Text::from(n.name.as_str())),
     })
 }
 
@@ -188,7 +125,8 @@ pub(super) fn map(ctx: &mut MapContext<'_>, raw: &str) -> Result<NormalizedRecor
     }
     let catalogs = &*ctx.catalogs;
     let mut ids: Vec<u64> = Vec::with_capacity(set_fields.len());
-    let mut custom_fields: Vec<(Cow<'_, str>, Value<'_>)> = Vec::with_capacity(set_fields.len());
+    let mut custom_fields: Vec<(Cow<'_, str>, FieldValue<'_>)> =
+        Vec::with_capacity(set_fields.len());
     for field in set_fields {
         let Some(raw) = field.value else { continue };
         let value = field_value(catalogs.fields.get(field.id), raw);
@@ -219,15 +157,15 @@ pub(super) fn map(ctx: &mut MapContext<'_>, raw: &str) -> Result<NormalizedRecor
         status: opt(&ticket.status),
         priority: opt(&ticket.priority),
         kind: opt(&ticket.kind),
-        channel: ticket.via.as_ref().and_then(|v| v.channel.as_deref()),
+        channel: ticket.via.as_ref().and_then(|v| opt(&v.channel)),
         brand: named(&catalogs.brands, ticket.brand_id),
         group: named(&catalogs.groups, ticket.group_id),
-        tags: ticket.tags.as_deref().unwrap_or_default(),
+        tags: Cow::Borrowed(ticket.tags.as_deref().unwrap_or_default()),
         requester_id: opt_id(ticket.requester_id),
         assignee_id: opt_id(ticket.assignee_id),
         organization_id: opt_id(ticket.organization_id),
-        custom_fields: Fields(custom_fields),
-        satisfaction: ticket.satisfaction_rating.as_ref().map(|r| Satisfaction {
+        custom_fields: CustomFields(custom_fields),
+        satisfaction: ticket.satisfaction_rating.as_ref().map(|r| Rating {
             score: opt(&r.score),
             reason: opt(&r.reason),
             comment: opt(&r.comment),
@@ -237,7 +175,6 @@ pub(super) fn map(ctx: &mut MapContext<'_>, raw: &str) -> Result<NormalizedRecor
         deleted,
     };
     Ok(record(
-        "conversation",
         conversation.id.clone(),
         version,
         &conversation,

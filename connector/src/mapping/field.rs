@@ -1,8 +1,9 @@
 //! A ticket field definition becomes a `field`.
 
-use serde::{Deserialize, Serialize};
+use connector_records::{Field, FieldOption};
+use serde::Deserialize;
 
-use super::common::{id_string, opt, parse, record};
+use super::{id_string, opt, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
@@ -31,24 +32,6 @@ struct OptionIn<'a> {
     value: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct FieldOption<'a> {
-    value: Option<&'a str>,
-    label: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Field<'a> {
-    id: String,
-    title: Option<&'a str>,
-    #[serde(rename = "type")]
-    kind: Option<&'a str>,
-    active: bool,
-    system: bool,
-    options: Vec<FieldOption<'a>>,
-    updated_at: Option<&'a str>,
-}
-
 /// Maps a ticket field.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let input: TicketField<'_> = parse("field", raw)?;
@@ -69,6 +52,10 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
             .collect(),
         updated_at: opt(&input.updated_at),
     };
-    let version = field.updated_at.map(str::to_owned);
-    Ok(record("field", field.id.clone(), version, &field, false))
+    Ok(record(
+        field.id.clone(),
+        updated(&field.updated_at),
+        &field,
+        false,
+    ))
 }

@@ -1,8 +1,9 @@
 //! An agent group becomes a `group`; a deleted one is a tombstone.
 
-use serde::{Deserialize, Serialize};
+use connector_records::Group;
+use serde::Deserialize;
 
-use super::common::{id_string, opt, parse, record};
+use super::{id_string, opt, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
@@ -21,16 +22,6 @@ struct GroupIn<'a> {
     updated_at: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct Group<'a> {
-    id: String,
-    name: Option<&'a str>,
-    description: Option<&'a str>,
-    created_at: Option<&'a str>,
-    updated_at: Option<&'a str>,
-    deleted: bool,
-}
-
 /// Maps a group.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let input: GroupIn<'_> = parse("group", raw)?;
@@ -43,6 +34,10 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         updated_at: opt(&input.updated_at),
         deleted,
     };
-    let version = group.updated_at.map(str::to_owned);
-    Ok(record("group", group.id.clone(), version, &group, deleted))
+    Ok(record(
+        group.id.clone(),
+        updated(&group.updated_at),
+        &group,
+        deleted,
+    ))
 }

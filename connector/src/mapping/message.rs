@@ -11,9 +11,12 @@
 //! `customer` otherwise; event lines and lines that do not parse are
 //! `system`.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-use super::common::{id_string, opt, opt_id, parse, record, MapContext, Via};
+use connector_records::{Attachment, Chat, Message, Visibility};
+use serde::Deserialize;
+
+use super::{id_string, opt, opt_id, parse, record, MapContext, Via};
 use crate::chat::{self, ChatLine, LineKind};
 use crate::state::catalog::Role;
 use crate::text::Text;
@@ -74,39 +77,6 @@ struct AttachmentIn<'a> {
     content_url: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct Attachment<'a> {
-    id: Option<String>,
-    file_name: Option<&'a str>,
-    content_type: Option<&'a str>,
-    size: Option<u64>,
-    url: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Chat<'a> {
-    line: usize,
-    time: Option<&'a str>,
-    parsed: bool,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    id: String,
-    conversation_id: String,
-    comment_id: String,
-    author_id: Option<String>,
-    author_name: Option<&'a str>,
-    author_role: &'static str,
-    visibility: &'static str,
-    body: &'a str,
-    html_body: Option<&'a str>,
-    channel: Option<&'a str>,
-    created_at: Option<&'a str>,
-    attachments: &'a [Attachment<'a>],
-    chat: Option<Chat<'a>>,
-}
-
 impl Event<'_> {
     fn is_comment(&self) -> bool {
         let is = |t: &Option<Text<'_>>| matches!(t.as_deref(), Some("Comment" | "VoiceComment"));
@@ -163,9 +133,11 @@ pub(super) fn map(
         };
         let created_at = opt(&event.created_at).or(opt(&audit.created_at));
         let channel = event.via.as_ref().and_then(|v| v.channel.as_deref());
-        let body = opt(&event.plain_body)
+        let body = event
+            .plain_body
+            .as_deref()
             .filter(|b| !b.is_empty())
-            .or(opt(&event.body))
+            .or(event.body.as_deref())
             .unwrap_or_default();
         let attachments: Vec<Attachment<'_>> = event
             .attachments
@@ -191,16 +163,20 @@ pub(super) fn map(
             comment_id: comment_id.clone(),
             author_id: opt_id(author_id),
             author_name: None,
-            author_role: role.as_str(),
-            visibility: if public { "public" } else { "internal" },
-            body,
+            author_role: role,
+            visibility: if public {
+                Visibility::Public
+            } else {
+                Visibility::Internal
+            },
+            body: body.into(),
             html_body: opt(&event.html_body),
-            channel,
-            created_at,
-            attachments: &attachments,
+            channel: channel.map(Text::from),
+            created_at: created_at.clone(),
+            attachments: Cow::Borrowed(&attachments),
             chat: None,
         };
-        let version = created_at.map(str::to_owned);
+        let version = created_at.as_deref().map(str::to_owned);
         let transcript = channel.is_some_and(chat::is_chat_channel)
             || body.trim_start().starts_with("Chat started");
         let lines = if transcript {
@@ -209,7 +185,7 @@ pub(super) fn map(
             Vec::new()
         };
         if !chat::looks_like_transcript(&lines) {
-            records.push(record("message", comment_id, version, &message, false));
+            records.push(record(comment_id, version, &message, false));
             continue;
         }
         let joined: Vec<&str> = lines
@@ -221,28 +197,24 @@ pub(super) fn map(
             let key = format!("{comment_id}-{}", index + 1);
             let line_message = Message {
                 id: key.clone(),
-                author_id: None,
-                author_name: line.speaker,
-                author_role: speaker_role(line, &joined, catalogs.staff.index()).as_str(),
-                body: line.text,
-                html_body: None,
-                attachments: if index == 0 { &attachments } else { &[] },
-                chat: Some(Chat {
-                    line: index + 1,
-                    time: line.time.as_deref(),
-                    parsed: line.kind != LineKind::Unparsed,
-                }),
                 conversation_id: conversation_id.clone(),
                 comment_id: comment_id.clone(),
-                ..message
+                author_id: None,
+                author_name: line.speaker.map(Text::from),
+                author_role: speaker_role(line, &joined, catalogs.staff.index()),
+                visibility: message.visibility,
+                body: line.text.into(),
+                html_body: None,
+                channel: message.channel.clone(),
+                created_at: message.created_at.clone(),
+                attachments: Cow::Borrowed(if index == 0 { &attachments } else { &[] }),
+                chat: Some(Chat {
+                    line: index as u64 + 1,
+                    time: line.time.as_deref().map(Text::from),
+                    parsed: line.kind != LineKind::Unparsed,
+                }),
             };
-            records.push(record(
-                "message",
-                key,
-                version.clone(),
-                &line_message,
-                false,
-            ));
+            records.push(record(key, version.clone(), &line_message, false));
         }
     }
     Ok(records)

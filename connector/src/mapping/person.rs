@@ -1,10 +1,13 @@
 //! A user becomes a `person`; a deleted user (`active: false`) is a
 //! tombstone.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use connector_records::Person;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::common::{id_string, opt, opt_id, parse, record};
+use super::{id_string, opt, opt_id, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
@@ -39,25 +42,6 @@ struct User<'a> {
     updated_at: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct Person<'a> {
-    id: String,
-    name: Option<&'a str>,
-    email: Option<&'a str>,
-    role: Option<&'a str>,
-    organization_id: Option<String>,
-    tags: &'a [Text<'a>],
-    user_fields: Option<&'a RawValue>,
-    time_zone: Option<&'a str>,
-    iana_time_zone: Option<&'a str>,
-    locale: Option<&'a str>,
-    active: bool,
-    suspended: bool,
-    created_at: Option<&'a str>,
-    updated_at: Option<&'a str>,
-    deleted: bool,
-}
-
 /// Maps a user.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let user: User<'_> = parse("person", raw)?;
@@ -68,7 +52,7 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         email: opt(&user.email),
         role: opt(&user.role),
         organization_id: opt_id(user.organization_id),
-        tags: user.tags.as_deref().unwrap_or_default(),
+        tags: Cow::Borrowed(user.tags.as_deref().unwrap_or_default()),
         user_fields: user.user_fields.filter(|v| v.get() != "null"),
         time_zone: opt(&user.time_zone),
         iana_time_zone: opt(&user.iana_time_zone),
@@ -79,11 +63,9 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         updated_at: opt(&user.updated_at),
         deleted: !active,
     };
-    let version = person.updated_at.map(str::to_owned);
     Ok(record(
-        "person",
         person.id.clone(),
-        version,
+        updated(&person.updated_at),
         &person,
         !active,
     ))

@@ -1,8 +1,9 @@
 //! A satisfaction rating becomes a `satisfaction`.
 
-use serde::{Deserialize, Serialize};
+use connector_records::Satisfaction;
+use serde::Deserialize;
 
-use super::common::{id_string, opt, opt_id, parse, record};
+use super::{id_string, opt, opt_id, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
@@ -29,20 +30,6 @@ struct Rating<'a> {
     updated_at: Option<Text<'a>>,
 }
 
-#[derive(Serialize)]
-struct Satisfaction<'a> {
-    id: String,
-    conversation_id: Option<String>,
-    score: Option<&'a str>,
-    reason: Option<&'a str>,
-    comment: Option<&'a str>,
-    requester_id: Option<String>,
-    assignee_id: Option<String>,
-    group_id: Option<String>,
-    created_at: Option<&'a str>,
-    updated_at: Option<&'a str>,
-}
-
 /// Maps a satisfaction rating.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let rating: Rating<'_> = parse("satisfaction", raw)?;
@@ -58,11 +45,9 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         created_at: opt(&rating.created_at),
         updated_at: opt(&rating.updated_at),
     };
-    let version = satisfaction.updated_at.map(str::to_owned);
     Ok(record(
-        "satisfaction",
         satisfaction.id.clone(),
-        version,
+        updated(&satisfaction.updated_at),
         &satisfaction,
         false,
     ))

@@ -1,28 +1,26 @@
 //! An account tag (`{name, count}`) becomes a `tag`.
 
-use std::borrow::Cow;
+use connector_records::Tag;
+use serde::Deserialize;
 
-use serde::{Deserialize, Serialize};
-
-use super::common::{parse, record};
+use super::{parse, record};
+use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 
-#[derive(Deserialize, Serialize)]
-struct Tag<'a> {
+#[derive(Deserialize)]
+struct TagIn<'a> {
     #[serde(borrow)]
-    name: Cow<'a, str>,
+    name: Text<'a>,
     #[serde(default)]
     count: Option<u64>,
 }
 
 /// Maps a tag.
 pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
-    let tag: Tag<'_> = parse("tag", raw)?;
-    Ok(record(
-        "tag",
-        tag.name.clone().into_owned(),
-        None,
-        &tag,
-        false,
-    ))
+    let input: TagIn<'_> = parse("tag", raw)?;
+    let tag = Tag {
+        name: input.name,
+        count: input.count,
+    };
+    Ok(record(tag.name.to_string(), None, &tag, false))
 }

@@ -223,27 +223,8 @@ impl<T: Entry> Catalog<T> {
     }
 }
 
-/// Who wrote something, in the platform-neutral model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// An end user: any user who is not an agent or admin.
-    Customer,
-    /// An agent or admin.
-    Agent,
-    /// Zendesk itself, a trigger or an automation.
-    System,
-}
-
-impl Role {
-    /// `customer`, `agent` or `system`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Agent => "agent",
-            Role::System => "system",
-        }
-    }
-}
+/// Who wrote something: the record model's author role.
+pub use connector_records::AuthorRole as Role;
 
 /// Every catalog of a connection.
 #[derive(Debug)]

@@ -106,24 +106,7 @@ impl StreamName {
     /// kinds publishes one schema per kind under `$defs` (keyed by kind),
     /// with their common members at the top.
     pub fn json_schema(self) -> Cow<'static, str> {
-        const MESSAGE: &str = include_str!("../schemas/message.json");
-        Cow::Borrowed(match self {
-            StreamName::Tickets => include_str!("../schemas/conversation.json"),
-            StreamName::TicketComments => {
-                return Cow::Owned(format!(
-                    r##"{{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"ticket_comments","description":"Records of kind message (see $defs.message) and change (see $defs.change)","type":"object","required":["id","conversation_id"],"properties":{{"id":{{"type":"string"}},"conversation_id":{{"type":"string"}}}},"oneOf":[{{"$ref":"#/$defs/message"}},{{"$ref":"#/$defs/change"}}],"$defs":{{"message":{MESSAGE},"change":{}}}}}"##,
-                    include_str!("../schemas/change.json")
-                ))
-            }
-            StreamName::TicketCommentsBackfill => MESSAGE,
-            StreamName::Users => include_str!("../schemas/person.json"),
-            StreamName::Organizations => include_str!("../schemas/account.json"),
-            StreamName::TicketFields => include_str!("../schemas/field.json"),
-            StreamName::SatisfactionRatings => include_str!("../schemas/satisfaction.json"),
-            StreamName::Tags => include_str!("../schemas/tag.json"),
-            StreamName::Brands => include_str!("../schemas/brand.json"),
-            StreamName::Groups => include_str!("../schemas/group.json"),
-        })
+        crate::mapping::json_schema(self)
     }
 
     fn description(self) -> &'static str {

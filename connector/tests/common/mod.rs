@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: fixtures, a scripted HTTP
-//! client, and a small JSON Schema checker for the published schemas.
+//! client, and validation of records against the published schemas.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 use zendesk_connector::api::{HttpRequestSpec, HttpResponse, TransportError};
-use zendesk_connector::types::NormalizedRecord;
+use zendesk_connector::types::{NormalizedRecord, StreamInfo};
 use zendesk_connector::{HttpClient, MemoryStorage, NativeConnector};
 
 /// A fixture's text.
@@ -137,66 +137,35 @@ pub fn data(record: &NormalizedRecord) -> Value {
     serde_json::from_str(&record.data).unwrap()
 }
 
-/// Checks a value against the subset of JSON Schema the published schemas
-/// use: `type` (one or a list), `properties`, `required`,
-/// `additionalProperties` (boolean), `items`, `enum`.
-pub fn check_schema(value: &Value, schema: &Value, path: &str) -> Result<(), String> {
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap()).collect(),
-            _ => panic!("bad type in schema at {path}"),
-        };
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        let fits = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
-        if !fits {
-            return Err(format!("{path}: {actual} is not {types:?}"));
-        }
-    }
-    if let (Some(allowed), false) = (
-        schema.get("enum").and_then(Value::as_array),
-        value.is_null(),
-    ) {
-        if !allowed.contains(value) {
-            return Err(format!("{path}: {value} not in {allowed:?}"));
-        }
-    }
-    if let Value::Object(map) = value {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if !map.contains_key(required.as_str().unwrap()) {
-                return Err(format!("{path}: missing {required}"));
-            }
-        }
-        for (key, item) in map {
-            match properties.and_then(|p| p.get(key)) {
-                Some(sub) => check_schema(item, sub, &format!("{path}.{key}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{path}: {key} is not in the schema"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Value::Array(items), Some(sub)) = (value, schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            check_schema(item, sub, &format!("{path}[{i}]"))?;
-        }
-    }
-    Ok(())
+/// The published schema of a stream.
+pub fn published_schema(connector: &NativeConnector<MemoryStorage>, stream: &str) -> StreamInfo {
+    connector
+        .discover()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == stream)
+        .unwrap_or_else(|| panic!("no stream {stream}"))
+}
+
+/// Validates a record's data against a stream's published schema (draft
+/// 2020-12, which the schema must itself follow) and, for a stream of
+/// several kinds, against its kind's schema in `$defs` too. The errors,
+/// each with the path of the member at fault.
+pub fn schema_errors(json_schema: &str, kind: &str, data: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(json_schema).unwrap();
+    let mut schemas = vec![&schema];
+    schemas.extend(schema.get("$defs").and_then(|defs| defs.get(kind)));
+    schemas
+        .into_iter()
+        .flat_map(|schema| {
+            let validator = jsonschema::draft202012::new(schema)
+                .unwrap_or_else(|e| panic!("the published schema is not valid: {e}"));
+            validator
+                .iter_errors(data)
+                .map(|e| format!("{kind}{}: {e}", e.instance_path()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Asserts that every record matches its stream's published schema.
@@ -205,13 +174,7 @@ pub fn assert_schema(
     stream: &str,
     records: &[NormalizedRecord],
 ) {
-    let info = connector
-        .discover()
-        .unwrap()
-        .into_iter()
-        .find(|s| s.name == stream)
-        .unwrap_or_else(|| panic!("no stream {stream}"));
-    let schema: Value = serde_json::from_str(&info.json_schema).unwrap();
+    let info = published_schema(connector, stream);
     for record in records {
         assert!(
             info.record_kinds.contains(&record.kind),
@@ -219,13 +182,7 @@ pub fn assert_schema(
             record.kind,
             info.record_kinds
         );
-        // A stream of several kinds publishes each kind's schema in `$defs`.
-        let kind_schema = schema
-            .get("$defs")
-            .and_then(|defs| defs.get(&record.kind))
-            .unwrap_or(&schema);
-        if let Err(e) = check_schema(&data(record), kind_schema, &record.kind) {
-            panic!("{e}\n{}", record.data);
-        }
+        let errors = schema_errors(&info.json_schema, &record.kind, &data(record));
+        assert!(errors.is_empty(), "{}\n{}", errors.join("\n"), record.data);
     }
 }
