@@ -1,5 +1,5 @@
 //! Zendesk Support source connector: a WebAssembly component implementing
-//! the `connector:source@0.2.0` contract (`wit/v0.2.0/connector.wit`).
+//! the `connector:source@0.3.0` contract (`wit/v0.3.0/connector.wit`).
 //!
 //! The core is sans-IO and compiles natively: configuration
 //! ([`config`], [`spec`]), the API's requests, errors and rate limits

@@ -64,6 +64,10 @@ pub fn spec() -> ConnectorSpec {
         config_schema: CONFIG_SCHEMA.to_owned(),
         auth_schemes: AuthSchemeId::ALL.into_iter().map(auth_scheme).collect(),
         allowed_hosts: vec!["https://{subdomain}.zendesk.com".to_owned()],
+        disconnect_advice: "in Zendesk Admin Center > Apps and integrations > APIs, delete the \
+                            API token (Zendesk API > Settings) or revoke the OAuth client's \
+                            grant (OAuth Clients)"
+            .to_owned(),
     }
 }
 

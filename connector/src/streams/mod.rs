@@ -132,6 +132,12 @@ impl StreamName {
         )
     }
 
+    /// Default seconds between refreshes: people and organizations change
+    /// slowly, so they are read daily; everything else on every sync.
+    fn refresh_every_seconds(self) -> Option<u64> {
+        matches!(self, StreamName::Users | StreamName::Organizations).then_some(86_400)
+    }
+
     fn cursor_field(self) -> Option<&'static str> {
         match self {
             StreamName::Tickets | StreamName::Users | StreamName::Organizations => {
@@ -211,6 +217,7 @@ pub fn discover(config: &Config) -> Vec<StreamInfo> {
                 .map(|d| d.as_str().to_owned())
                 .collect(),
             optional: s != StreamName::Tickets,
+            refresh_every_seconds: s.refresh_every_seconds(),
         })
         .collect()
 }

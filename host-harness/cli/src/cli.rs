@@ -17,7 +17,9 @@ use connector_runtime::{
 use connector_store_sqlite::{Database, RecordStore};
 use connector_sync::{StopSignal, SyncOptions, SyncReport};
 
-use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
+use crate::connection_file::{
+    connection_name, refresh_intervals, ConnectionFile, Plugin, RefreshOverrides, Secrets,
+};
 
 /// Runs connector components in a sandbox and syncs their data into SQLite.
 #[derive(Parser, Debug)]
@@ -354,15 +356,22 @@ impl Context {
     }
 }
 
-/// Discover, plan and run one sync of a connection, with progress shown.
+/// Discover, plan and run one sync of a connection, with progress shown;
+/// streams are refreshed at the connector's intervals unless `refresh`
+/// (the connection file's) says otherwise.
 pub async fn sync_once(
     db: &Database,
     recipe: &Arc<ConnectionRecipe>,
     options: &SyncOptions,
+    refresh: &RefreshOverrides,
 ) -> Result<SyncReport, ConnectorError> {
     let mut first = recipe.open().await?;
-    let mut streams = connector_sync::plan(&first.discover().await?, &options.streams)?;
+    let discovered = first.discover().await?;
     drop(first);
+    let mut streams = connector_sync::plan(&discovered, &options.streams)?;
+    let mut options = options.clone();
+    options.refresh_every = refresh_intervals(&discovered, refresh);
+    let options = &options;
     let store = RecordStore::new(db.clone(), &recipe.settings.name);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -483,9 +492,9 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
         }
         Command::Sync(args) => {
             let recipe = Arc::new(context.recipe(&args.connection.config, Secrets::Required)?);
-            let (file, path) = ConnectionFile::load(&args.connection.config)?;
+            let (file, _) = ConnectionFile::load(&args.connection.config)?;
+            let refresh = file.refresh_overrides()?;
             let options = SyncOptions {
-                refresh_every: file.refresh_every(&path)?,
                 streams: args.streams.clone(),
                 keep_raw: !args.no_raw,
                 page_size: args.page_size,
@@ -495,7 +504,7 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
             };
             stop_on_signals(options.stop.clone());
             loop {
-                let report = sync_once(&context.db, &recipe, &options).await?;
+                let report = sync_once(&context.db, &recipe, &options, &refresh).await?;
                 print!("{}", crate::progress::summary(&report));
                 if !report.succeeded() && args.every.is_none() {
                     return Err(ConnectorError::Transient(
@@ -580,14 +589,22 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
             for (table, rows) in store.delete_connection()?.into_iter().chain(platform) {
                 println!("deleted {rows} rows from {table}");
             }
+            // The connector says what to revoke; a component that cannot be
+            // loaded any more gets the general advice.
+            let advice = match context.load(&parsed.plugin(&path)) {
+                Ok(loaded) => connector_runtime::connection::read_spec(&context.runtime, &loaded)
+                    .await
+                    .map(|spec| spec.disconnect_advice)
+                    .unwrap_or_default(),
+                Err(_) => String::new(),
+            };
             println!(
                 "The host no longer holds anything of this connection. At the provider, revoke \
                  what it was given{}.",
-                if parsed.plugin(&path) == Plugin::BuiltinZendesk {
-                    ": in Zendesk Admin Center > Apps and integrations > APIs, delete the API token \
-                     (Zendesk API > Settings) or revoke the OAuth client's grant (OAuth Clients)"
+                if advice.is_empty() {
+                    " (API token or OAuth grant)".to_string()
                 } else {
-                    " (API token or OAuth grant)"
+                    format!(": {advice}")
                 }
             );
         }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use connector_runtime::contract::StreamInfo;
 use connector_runtime::ConnectorError;
 
 /// Where a secret's value comes from.
@@ -47,9 +48,30 @@ pub struct ConnectionFile {
     pub refresh: BTreeMap<String, String>,
 }
 
-/// Streams of the built-in Zendesk connector refreshed daily unless the
-/// connection file says otherwise: people and organizations change slowly.
-const ZENDESK_DAILY: [&str; 2] = ["users", "organizations"];
+/// Per stream, the operator's refresh interval (`None`: every sync).
+pub type RefreshOverrides = BTreeMap<String, Option<std::time::Duration>>;
+
+/// Each stream's refresh interval: the connector's defaults (from
+/// `discover`), then the operator's overrides.
+pub fn refresh_intervals(
+    streams: &[StreamInfo],
+    overrides: &RefreshOverrides,
+) -> BTreeMap<String, std::time::Duration> {
+    let mut intervals: BTreeMap<String, std::time::Duration> = streams
+        .iter()
+        .filter_map(|s| {
+            let every = s.refresh_every_seconds?;
+            Some((s.name.clone(), std::time::Duration::from_secs(every)))
+        })
+        .collect();
+    for (stream, every) in overrides {
+        match every {
+            Some(every) => intervals.insert(stream.clone(), *every),
+            None => intervals.remove(stream),
+        };
+    }
+    intervals
+}
 
 /// Whether a command needs the connection's secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,32 +139,25 @@ impl ConnectionFile {
         })
     }
 
-    /// The refresh interval of each stream that is not refreshed on every
-    /// sync: the `[refresh]` table, plus the built-in connector's defaults.
-    pub fn refresh_every(
-        &self,
-        file: &Path,
-    ) -> Result<BTreeMap<String, std::time::Duration>, ConnectorError> {
-        let mut intervals = BTreeMap::new();
-        if self.plugin(file) == Plugin::BuiltinZendesk {
-            for stream in ZENDESK_DAILY {
-                intervals.insert(stream.to_string(), std::time::Duration::from_secs(86_400));
-            }
-        }
-        for (stream, every) in &self.refresh {
-            if every == "every-sync" {
-                intervals.remove(stream);
-                continue;
-            }
-            let interval = parse_duration(every).map_err(|e| {
-                ConnectorError::config(
-                    &format!("refresh.{stream}"),
-                    format!("{e}, or \"every-sync\""),
-                )
-            })?;
-            intervals.insert(stream.clone(), interval);
-        }
-        Ok(intervals)
+    /// The operator's refresh intervals (`[refresh]`), over the
+    /// connector's defaults: a stream with `Some` is refreshed at that
+    /// interval, one with `None` (`"every-sync"`) on every sync.
+    pub fn refresh_overrides(&self) -> Result<RefreshOverrides, ConnectorError> {
+        self.refresh
+            .iter()
+            .map(|(stream, every)| {
+                if every == "every-sync" {
+                    return Ok((stream.clone(), None));
+                }
+                let interval = parse_duration(every).map_err(|e| {
+                    ConnectorError::config(
+                        &format!("refresh.{stream}"),
+                        format!("{e}, or \"every-sync\""),
+                    )
+                })?;
+                Ok((stream.clone(), Some(interval)))
+            })
+            .collect()
     }
 
     /// The full config: the `[config]` table plus every secret, read from
@@ -277,22 +292,41 @@ api_token = { env = "ZD_TOKEN" }
     }
 
     #[test]
-    fn people_are_refreshed_daily_unless_configured() {
+    fn the_connectors_refresh_defaults_yield_to_the_file() {
+        let stream = |name: &str, every: Option<u64>| StreamInfo {
+            name: name.into(),
+            description: String::new(),
+            record_kinds: Vec::new(),
+            json_schema: "{}".into(),
+            primary_key: Vec::new(),
+            cursor_field: None,
+            sync_modes: Vec::new(),
+            depends_on: Vec::new(),
+            optional: false,
+            refresh_every_seconds: every,
+        };
+        let streams = [
+            stream("users", Some(86_400)),
+            stream("organizations", Some(86_400)),
+            stream("tickets", None),
+            stream("tags", None),
+        ];
         let file = ConnectionFile::parse(FILE).unwrap();
-        let path = Path::new("acme.toml");
-        let intervals = file.refresh_every(path).unwrap();
+        let intervals = refresh_intervals(&streams, &file.refresh_overrides().unwrap());
         assert_eq!(intervals["users"].as_secs(), 86_400);
         assert_eq!(intervals["organizations"].as_secs(), 86_400);
+        assert!(!intervals.contains_key("tickets"));
         let custom = ConnectionFile::parse(&format!(
             "{FILE}\n[refresh]\nusers = \"every-sync\"\ntags = \"7d\"\n"
         ))
         .unwrap();
-        let intervals = custom.refresh_every(path).unwrap();
+        let intervals = refresh_intervals(&streams, &custom.refresh_overrides().unwrap());
         assert!(!intervals.contains_key("users"));
+        assert_eq!(intervals["organizations"].as_secs(), 86_400);
         assert_eq!(intervals["tags"].as_secs(), 7 * 86_400);
         let bad = ConnectionFile::parse(&format!("{FILE}\n[refresh]\nusers = \"soon\"\n")).unwrap();
         assert!(bad
-            .refresh_every(path)
+            .refresh_overrides()
             .unwrap_err()
             .to_string()
             .contains("refresh.users"));

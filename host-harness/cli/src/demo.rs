@@ -63,7 +63,13 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
     // Every demo starts from scratch: the simulated account is new each time.
     let store = RecordStore::new(context.db.clone(), DEMO_CONNECTION);
     store.delete_connection()?;
-    let report = crate::cli::sync_once(&context.db, &recipe, &SyncOptions::default()).await?;
+    let report = crate::cli::sync_once(
+        &context.db,
+        &recipe,
+        &SyncOptions::default(),
+        &Default::default(),
+    )
+    .await?;
     print!("{}", crate::progress::summary(&report));
     println!();
     print!("{}", crate::report::status(&store)?);

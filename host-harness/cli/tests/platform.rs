@@ -1180,9 +1180,10 @@ async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim
             shared: Default::default(),
         },
     });
-    let report = connector_host::cli::sync_once(db, &recipe, &SyncOptions::default())
-        .await
-        .unwrap();
+    let report =
+        connector_host::cli::sync_once(db, &recipe, &SyncOptions::default(), &Default::default())
+            .await
+            .unwrap();
     assert!(report.succeeded(), "the sync finished every stream");
     sim
 }

@@ -247,6 +247,7 @@ impl Connection {
                 config_schema: String::new(),
                 auth_schemes: Vec::new(),
                 allowed_hosts: Vec::new(),
+                disconnect_advice: String::new(),
             },
             guest_config: String::new(),
             auth_scheme: String::new(),

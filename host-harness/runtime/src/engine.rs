@@ -72,6 +72,8 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "connector:source/types@0.1.",
     "connector:source/storage@0.2.",
     "connector:source/types@0.2.",
+    "connector:source/storage@0.3.",
+    "connector:source/types@0.3.",
 ];
 
 /// The engine, the linker with every host import, and the compile cache.
@@ -254,7 +256,7 @@ impl Runtime {
         }
         Err(ConnectorError::Refused(format!(
             "the component implements no contract version this host serves \
-             (connector:source@0.1 or @0.2); it exports: {}",
+             (connector:source@0.1, @0.2 or @0.3); it exports: {}",
             if exports.is_empty() {
                 "nothing".to_string()
             } else {

@@ -1,5 +1,5 @@
 //! Bindings of every contract version the host serves (`wit/v0.1.0`,
-//! `wit/v0.2.0`), kept private, and their conversions to the
+//! `wit/v0.2.0`, `wit/v0.3.0`), kept private, and their conversions to the
 //! version-neutral types in `contract`. [`Core`] is an instance of any of
 //! them; the rest of the host calls it without knowing the version.
 
@@ -33,6 +33,17 @@ pub(crate) mod v0_2 {
     });
 }
 
+/// `connector:source@0.3.x`: streams carry their default refresh interval
+/// and the spec its disconnect advice.
+pub(crate) mod v0_3 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.3.0",
+        world: "connector-core",
+        exports: { default: async },
+        with: { "wasi:logging/logging": super::v0_1::wasi::logging::logging },
+    });
+}
+
 /// The contract versions this host serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContractVersion {
@@ -40,17 +51,24 @@ pub enum ContractVersion {
     V0_1,
     /// `connector:source@0.2.x`.
     V0_2,
+    /// `connector:source@0.3.x`.
+    V0_3,
 }
 
 impl ContractVersion {
     /// Every version, oldest first.
-    pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1, ContractVersion::V0_2];
+    pub const ALL: [ContractVersion; 3] = [
+        ContractVersion::V0_1,
+        ContractVersion::V0_2,
+        ContractVersion::V0_3,
+    ];
 
     /// The prefix of the exported interface that implements this version.
     pub fn export_prefix(self) -> &'static str {
         match self {
             ContractVersion::V0_1 => "connector:source/source@0.1.",
             ContractVersion::V0_2 => "connector:source/source@0.2.",
+            ContractVersion::V0_3 => "connector:source/source@0.3.",
         }
     }
 }
@@ -63,6 +81,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     v0_1::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
     v0_2::connector::source::types::add_to_linker::<HostState, D>(linker, |t| t)?;
     v0_2::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
+    v0_3::connector::source::types::add_to_linker::<HostState, D>(linker, |t| t)?;
+    v0_3::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
     Ok(())
 }
 
@@ -73,6 +93,8 @@ pub(crate) enum CorePre {
     V0_1(v0_1::ConnectorCorePre<HostState>),
     /// A 0.2 component.
     V0_2(v0_2::ConnectorCorePre<HostState>),
+    /// A 0.3 component.
+    V0_3(v0_3::ConnectorCorePre<HostState>),
 }
 
 /// One instance of a connector.
@@ -81,6 +103,8 @@ pub(crate) enum Core {
     V0_1(v0_1::ConnectorCore),
     /// An instance of a 0.2 component.
     V0_2(v0_2::ConnectorCore),
+    /// An instance of a 0.3 component.
+    V0_3(v0_3::ConnectorCore),
 }
 
 /// A call's outcome: a trap (outer) or the connector's own error (inner).
@@ -90,7 +114,7 @@ pub(crate) type CallResult<T> = wasmtime::Result<Result<T, ConnectorError>>;
 /// its version's module.
 macro_rules! each_version {
     ($self:expr, |$core:ident, $v:ident| $body:expr) => {
-        each_version!(@arms $self, $core, $v, $body, V0_1 => v0_1, V0_2 => v0_2)
+        each_version!(@arms $self, $core, $v, $body, V0_1 => v0_1, V0_2 => v0_2, V0_3 => v0_3)
     };
     (@arms $self:expr, $core:ident, $v:ident, $body:expr, $($variant:ident => $module:ident),*) => {
         match $self {
@@ -109,6 +133,7 @@ impl CorePre {
         Ok(match version {
             ContractVersion::V0_1 => CorePre::V0_1(v0_1::ConnectorCorePre::new(pre)?),
             ContractVersion::V0_2 => CorePre::V0_2(v0_2::ConnectorCorePre::new(pre)?),
+            ContractVersion::V0_3 => CorePre::V0_3(v0_3::ConnectorCorePre::new(pre)?),
         })
     }
 
@@ -117,6 +142,7 @@ impl CorePre {
         match self {
             CorePre::V0_1(pre) => pre.engine(),
             CorePre::V0_2(pre) => pre.engine(),
+            CorePre::V0_3(pre) => pre.engine(),
         }
     }
 
@@ -125,6 +151,7 @@ impl CorePre {
         Ok(match self {
             CorePre::V0_1(pre) => Core::V0_1(pre.instantiate_async(store).await?),
             CorePre::V0_2(pre) => Core::V0_2(pre.instantiate_async(store).await?),
+            CorePre::V0_3(pre) => Core::V0_3(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -211,10 +238,16 @@ impl Core {
     }
 }
 
-/// Conversions of the types every version shares; `$progress` reads a
-/// page's progress (none before 0.2).
+/// Conversions of the types every version shares; the closures read what
+/// later versions added: a page's progress (none before 0.2), the spec's
+/// disconnect advice and a stream's refresh interval (none before 0.3).
 macro_rules! shared_conversions {
-    ($v:ident, |$page:ident| $progress:expr) => {
+    (
+        $v:ident,
+        progress: |$page:ident| $progress:expr,
+        advice: |$spec:ident| $advice:expr,
+        refresh: |$stream:ident| $refresh:expr $(,)?
+    ) => {
         const _: () = {
             use $v::connector::source::types as wit;
             impl From<wit::ConnectorError> for ConnectorError {
@@ -256,7 +289,9 @@ macro_rules! shared_conversions {
             }
 
             impl From<wit::ConnectorSpec> for ConnectorSpec {
-                fn from(spec: wit::ConnectorSpec) -> Self {
+                fn from($spec: wit::ConnectorSpec) -> Self {
+                    let disconnect_advice = $advice;
+                    let spec = $spec;
                     ConnectorSpec {
                         name: spec.name,
                         version: spec.version,
@@ -282,12 +317,15 @@ macro_rules! shared_conversions {
                             })
                             .collect(),
                         allowed_hosts: spec.allowed_hosts,
+                        disconnect_advice,
                     }
                 }
             }
 
             impl From<wit::StreamInfo> for StreamInfo {
-                fn from(s: wit::StreamInfo) -> Self {
+                fn from($stream: wit::StreamInfo) -> Self {
+                    let refresh_every_seconds = $refresh;
+                    let s = $stream;
                     StreamInfo {
                         name: s.name,
                         description: s.description,
@@ -305,6 +343,7 @@ macro_rules! shared_conversions {
                             .collect(),
                         depends_on: s.depends_on,
                         optional: s.optional,
+                        refresh_every_seconds,
                     }
                 }
             }
@@ -349,8 +388,27 @@ macro_rules! shared_conversions {
     };
 }
 
-shared_conversions!(v0_1, |_page| None);
-shared_conversions!(v0_2, |page| page.progress.map(|p| Progress {
-    done: p.done,
-    total: p.total,
-}));
+shared_conversions!(
+    v0_1,
+    progress: |_page| None,
+    advice: |_spec| String::new(),
+    refresh: |_stream| None,
+);
+shared_conversions!(
+    v0_2,
+    progress: |page| page.progress.map(|p| Progress {
+        done: p.done,
+        total: p.total,
+    }),
+    advice: |_spec| String::new(),
+    refresh: |_stream| None,
+);
+shared_conversions!(
+    v0_3,
+    progress: |page| page.progress.map(|p| Progress {
+        done: p.done,
+        total: p.total,
+    }),
+    advice: |spec| spec.disconnect_advice.clone(),
+    refresh: |stream| stream.refresh_every_seconds,
+);

@@ -111,6 +111,7 @@ mod tests {
             sync_modes: Vec::new(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             optional: false,
+            refresh_every_seconds: None,
         }
     }
 

@@ -70,6 +70,9 @@ pub struct ConnectorSpec {
     pub auth_schemes: Vec<AuthScheme>,
     /// Outbound host templates, e.g. `https://{subdomain}.example.com`.
     pub allowed_hosts: Vec<String>,
+    /// What to revoke at the provider after disconnecting; empty when
+    /// nothing (contract 0.3; empty from older connectors).
+    pub disconnect_advice: String,
 }
 
 /// How a stream can be read.
@@ -102,6 +105,9 @@ pub struct StreamInfo {
     pub depends_on: Vec<String>,
     /// Whether the sync still succeeds when this stream is forbidden.
     pub optional: bool,
+    /// Default seconds between refreshes; `None`: every sync (contract
+    /// 0.3; `None` from older connectors).
+    pub refresh_every_seconds: Option<u64>,
 }
 
 /// A request for one page of a stream.

@@ -74,6 +74,7 @@ impl From<native::ConnectorSpec> for wit::ConnectorSpec {
                 })
                 .collect(),
             allowed_hosts: s.allowed_hosts,
+            disconnect_advice: s.disconnect_advice,
         }
     }
 }
@@ -97,6 +98,7 @@ impl From<native::StreamInfo> for wit::StreamInfo {
                 .collect(),
             depends_on: s.depends_on,
             optional: s.optional,
+            refresh_every_seconds: s.refresh_every_seconds,
         }
     }
 }

@@ -109,6 +109,7 @@ impl<S: Storage> Connector for Feed<S> {
                 kind: AuthKind::Bearer("{api_key}".into()),
             }],
             allowed_hosts: vec!["https://{host}".into()],
+            disconnect_advice: "revoke the API key at the feed".into(),
         }
     }
 
@@ -154,6 +155,7 @@ impl<S: Storage> Connector for Feed<S> {
             sync_modes: vec![SyncMode::Incremental, SyncMode::FullRefresh],
             depends_on: Vec::new(),
             optional: false,
+            refresh_every_seconds: None,
         }])
     }
 
