@@ -20,4 +20,18 @@ fn main() {
         let var = format!("GUEST_{}", package.to_uppercase().replace('-', "_"));
         println!("cargo:rustc-env={var}={}", file.display());
     }
+    // The Zendesk connector, for the embedding example (examples/embed.rs);
+    // connector-host builds the same component into the same folder.
+    let connector = root.join("../connector");
+    let zendesk = guest_build::build(
+        &connector.join("Cargo.toml"),
+        &["zendesk-connector"],
+        &[
+            &connector.join("src"),
+            &connector.join("sdk"),
+            &connector.join("build.rs"),
+            &connector.join("Cargo.toml"),
+        ],
+    );
+    println!("cargo:rustc-env=GUEST_ZENDESK={}", zendesk[0].display());
 }

@@ -160,6 +160,19 @@ async fn kill_repeatedly(
 ) -> usize {
     let token = sim.admin_credentials("acme").api_token;
     let db = dir.join("kill.db");
+    // Compile the component into the cache first: a kill during the
+    // compilation (slow on a loaded machine) would never reach a page.
+    let warm = Command::new(BIN)
+        .arg("--cache-dir")
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache"))
+        .arg("spec")
+        .output()
+        .unwrap();
+    assert!(
+        warm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
     let seed = fastrand::u64(..);
     eprintln!("kill schedule seed: {seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
