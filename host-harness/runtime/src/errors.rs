@@ -5,14 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A problem with one configuration field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field's path, e.g. `subdomain`.
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+/// A problem with one configuration field: the contract's own type.
+pub use connector_types::FieldError;
 
 /// A sandbox limit that stopped a component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +124,26 @@ pub enum ConnectorError {
     /// The host itself failed (file system, TLS set-up).
     #[error("host error: {0}")]
     Host(String),
+}
+
+/// The contract's error, as a connector reports it (`connector-types`),
+/// becomes the host's error of the same class.
+impl From<connector_types::ConnectorError> for ConnectorError {
+    fn from(err: connector_types::ConnectorError) -> Self {
+        use connector_types::ConnectorError as Reported;
+        match err {
+            Reported::Config(fields) => ConnectorError::Config(fields),
+            Reported::Auth(m) => ConnectorError::Auth(m),
+            Reported::Permission(m) => ConnectorError::Permission(m),
+            Reported::RateLimited(r) => ConnectorError::RateLimited {
+                retry_after: Duration::from_millis(r.retry_after_ms),
+                message: r.message,
+            },
+            Reported::Transient(m) => ConnectorError::Transient(m),
+            Reported::Protocol(m) => ConnectorError::Protocol(m),
+            Reported::Internal(m) => ConnectorError::Internal(m),
+        }
+    }
 }
 
 fn list(errors: &[FieldError]) -> String {

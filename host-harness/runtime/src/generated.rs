@@ -10,7 +10,7 @@ use crate::contract::{
     AuthKind, AuthScheme, Budget, ConnectorSpec, NormalizedRecord, OAuth2, Page, PageRequest,
     Progress, StreamInfo, SyncMode,
 };
-use crate::errors::{ConnectorError, FieldError};
+use crate::errors::ConnectorError;
 use crate::state::HostState;
 
 /// `connector:source@0.1.x`.
@@ -252,8 +252,9 @@ macro_rules! shared_conversions {
             use $v::connector::source::types as wit;
             impl From<wit::ConnectorError> for ConnectorError {
                 fn from(err: wit::ConnectorError) -> Self {
-                    match err {
-                        wit::ConnectorError::Config(fields) => ConnectorError::Config(
+                    use connector_types::{ConnectorError as Reported, FieldError, RateLimit};
+                    ConnectorError::from(match err {
+                        wit::ConnectorError::Config(fields) => Reported::Config(
                             fields
                                 .into_iter()
                                 .map(|f| FieldError {
@@ -262,16 +263,16 @@ macro_rules! shared_conversions {
                                 })
                                 .collect(),
                         ),
-                        wit::ConnectorError::Auth(m) => ConnectorError::Auth(m),
-                        wit::ConnectorError::Permission(m) => ConnectorError::Permission(m),
-                        wit::ConnectorError::RateLimited(r) => ConnectorError::RateLimited {
-                            retry_after: std::time::Duration::from_millis(r.retry_after_ms),
+                        wit::ConnectorError::Auth(m) => Reported::Auth(m),
+                        wit::ConnectorError::Permission(m) => Reported::Permission(m),
+                        wit::ConnectorError::RateLimited(r) => Reported::RateLimited(RateLimit {
+                            retry_after_ms: r.retry_after_ms,
                             message: r.message,
-                        },
-                        wit::ConnectorError::Transient(m) => ConnectorError::Transient(m),
-                        wit::ConnectorError::Protocol(m) => ConnectorError::Protocol(m),
-                        wit::ConnectorError::Internal(m) => ConnectorError::Internal(m),
-                    }
+                        }),
+                        wit::ConnectorError::Transient(m) => Reported::Transient(m),
+                        wit::ConnectorError::Protocol(m) => Reported::Protocol(m),
+                        wit::ConnectorError::Internal(m) => Reported::Internal(m),
+                    })
                 }
             }
 

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
 use benches::peak_resident_bytes;
-use connector_runtime::ConnectionRecipe;
-use connector_store_sqlite::Database;
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::ConnectionRecipe;
+use connector_runtime::{ConnectionSettings, Limits, Runtime};
+use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
 use connector_sync::{self as sync, SourceFactory, SyncOptions, SyncReport};
-use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use serde_json::json;
 use zendesk_sim::SimConfig;
 
@@ -106,7 +106,9 @@ fn main() {
     let cache = tempfile::tempdir().unwrap();
     let runtime =
         Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
-    let loaded = runtime.load(connector_host::cli::builtin_zendesk()).unwrap();
+    let loaded = runtime
+        .load(connector_host::cli::builtin_zendesk())
+        .unwrap();
     let client = Arc::new(
         HttpsClient::new(NetworkOptions {
             resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{addr}")]).unwrap(),

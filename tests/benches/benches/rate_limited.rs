@@ -17,15 +17,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use connector_runtime::ConnectionRecipe;
-use connector_store_sqlite::Database;
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::ConnectionRecipe;
+use connector_runtime::{ConnectionSettings, Limits, Runtime};
+use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
 use connector_sync::{self as sync, Event, SyncOptions};
-use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use serde_json::{json, Value};
 use zendesk_sim::{RateLimits, SimConfig, Simulator};
 

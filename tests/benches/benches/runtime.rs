@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::{median_per_op, resident_bytes, ticket_2kb};
-use connector_store_sqlite::Database;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::{Connection, ConnectionSettings, Limits, Runtime};
+use connector_store_sqlite::Database;
 use serde_json::json;
 use zendesk_connector::{MemoryStorage, NativeConnector};
 

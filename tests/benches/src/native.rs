@@ -8,11 +8,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use connector_runtime::contract::{NormalizedRecord, Page, PageRequest};
-use connector_store_sqlite::Database;
-use connector_runtime::errors::{ConnectorError, FieldError};
+use connector_runtime::errors::ConnectorError;
 use connector_runtime::http_policy::Origin;
 use connector_runtime::kv::{ConnectionStorage, StorageQuota};
 use connector_runtime::outbound::{Denials, HttpsClient};
+use connector_store_sqlite::Database;
 use connector_sync::Source;
 use zendesk_connector::api::{HttpRequestSpec, HttpResponse, TransportError};
 use zendesk_connector::{HttpClient, NativeConnector, Storage};
@@ -41,7 +41,9 @@ impl Storage for HostStorage {
     }
 }
 
-fn storage_error(e: connector_runtime::kv::StorageError) -> zendesk_connector::storage::StorageError {
+fn storage_error(
+    e: connector_runtime::kv::StorageError,
+) -> zendesk_connector::storage::StorageError {
     zendesk_connector::storage::StorageError::Unavailable(e.to_string())
 }
 
@@ -117,7 +119,8 @@ impl NativeSource {
         config: &serde_json::Value,
         client: Arc<HttpsClient>,
     ) -> Result<Self, ConnectorError> {
-        let storage = ConnectionStorage::open(db.clone(), connection, StorageQuota::default())?;
+        let storage =
+            ConnectionStorage::open(Arc::new(db.clone()), connection, StorageQuota::default())?;
         let mut connector = NativeConnector::new(HostStorage(RefCell::new(storage)));
         let mut guest_config = config.clone();
         guest_config["api_token"] = "<secret>".into();
@@ -144,28 +147,9 @@ impl NativeSource {
     }
 }
 
+/// The connector's error as the host's, by the runtime's one conversion.
 fn convert(err: zendesk_connector::types::ConnectorError) -> ConnectorError {
-    use zendesk_connector::types::ConnectorError as E;
-    match err {
-        E::Config(fields) => ConnectorError::Config(
-            fields
-                .into_iter()
-                .map(|f| FieldError {
-                    field: f.field,
-                    message: f.message,
-                })
-                .collect(),
-        ),
-        E::Auth(m) => ConnectorError::Auth(m),
-        E::Permission(m) => ConnectorError::Permission(m),
-        E::RateLimited(r) => ConnectorError::RateLimited {
-            retry_after: std::time::Duration::from_millis(r.retry_after_ms),
-            message: r.message,
-        },
-        E::Transient(m) => ConnectorError::Transient(m),
-        E::Protocol(m) => ConnectorError::Protocol(m),
-        E::Internal(m) => ConnectorError::Internal(m),
-    }
+    err.into()
 }
 
 impl Source for NativeSource {
