@@ -163,6 +163,8 @@ async fn kill_repeatedly(
     // Compile the component into the cache first: a kill during the
     // compilation (slow on a loaded machine) would never reach a page.
     let warm = Command::new(BIN)
+        .arg("--db")
+        .arg(dir.join("warm.db"))
         .arg("--cache-dir")
         .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache"))
         .arg("spec")
