@@ -299,6 +299,47 @@ async fn transient_faults_are_retried_without_loss() {
     env.assert_matches_ground_truth("acme");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn gateway_timeouts_of_large_pages_make_the_pages_smaller() {
+    let env = env(tickets(150)).await;
+    // The tickets export times out at the gateway (504) for pages of more
+    // than 300 tickets; the connector asks for 1000 unless told otherwise.
+    env.sim.set_fault(
+        "incremental_tickets_cursor",
+        Fault::probability(1.0, FaultKind::GatewayTimeoutAbove(300)),
+    );
+    let recipe = env.token_recipe("acme");
+    let options = SyncOptions {
+        backoff: std::time::Duration::from_millis(10),
+        ..SyncOptions::default()
+    };
+    let pauses = Arc::new(Mutex::new(Vec::new()));
+    let seen = pauses.clone();
+    let progress: sync::Progress = Arc::new(move |event| {
+        if let Event::Paused { stream, reason, .. } = event {
+            seen.lock().unwrap().push((stream, reason));
+        }
+    });
+    let report = run_watched_sync(&env.db, &recipe, options, progress).await;
+    assert_all_done(&report);
+    // 1000 and 500 timed out, 250 went through.
+    assert_eq!(stream(&report, "tickets").retries, 2, "{report:?}");
+    let pauses = pauses.lock().unwrap();
+    let retried: Vec<&String> = pauses
+        .iter()
+        .filter(|(stream, _)| stream == "tickets")
+        .map(|(_, reason)| reason)
+        .collect();
+    assert_eq!(retried.len(), 2, "{pauses:?}");
+    for reason in retried {
+        assert!(
+            reason.contains("504 Gateway Timeout") && reason.contains("smaller pages"),
+            "{reason}"
+        );
+    }
+    env.assert_matches_ground_truth("acme");
+}
+
 /// Progress that asks `stop` once the first page of `stream` is committed.
 fn stop_after_first_page_of(stream: &'static str, stop: sync::StopSignal) -> sync::Progress {
     Arc::new(move |event| {

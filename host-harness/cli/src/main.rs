@@ -42,8 +42,14 @@ fn exit_code(err: &ConnectorError) -> u8 {
         E::Config(_) => 2,
         E::Auth(_) => 3,
         E::Permission(_) => 4,
-        E::RateLimited { .. } | E::Transient(_) => 5,
+        E::RateLimited { .. } | E::Transient(_) | E::TimedOut(_) => 5,
         E::LimitExceeded { .. } | E::Crashed(_) | E::Refused(_) => 6,
-        E::Protocol(_) | E::Internal(_) | E::Store(_) | E::Host(_) => 1,
+        E::Protocol(_)
+        | E::Internal(_)
+        | E::Store(_)
+        | E::Io { .. }
+        | E::Engine { .. }
+        | E::Tls { .. }
+        | E::Host(_) => 1,
     }
 }

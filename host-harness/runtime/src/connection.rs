@@ -14,6 +14,7 @@ use crate::contract::{ConnectorSpec, NormalizedRecord, Page, PageRequest, Stream
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
 use crate::errors::{ConnectorError, Limit};
+use crate::findings::Findings;
 use crate::generated::{CallResult, Core, CorePre};
 use crate::http_policy::{Origin, OriginError};
 use crate::kv::{ConnectionStorage, StorageQuota};
@@ -228,7 +229,7 @@ impl Connection {
             client,
             allowed: Arc::new(Vec::new()),
             credentials: Arc::new(Credentials::None),
-            denials: Arc::new(Mutex::new(Vec::new())),
+            findings: Findings::default(),
             redactor: redactor.clone(),
         };
         let mut connection = Connection {
@@ -465,11 +466,7 @@ impl Connection {
         state.storage_quota_hit = None;
         store.set_epoch_deadline(1);
         self.log.begin_call();
-        self.network
-            .denials
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.network.findings.clear();
     }
 
     /// Run one export call with fresh budgets, classifying what goes wrong.
@@ -502,38 +499,13 @@ impl Connection {
                         limit: Limit::Storage,
                         detail,
                     },
-                    None => self.explain(err),
+                    None => self.network.findings.seen().explain(err),
                 }
             }
             // A trap: the instance is discarded and replaced on the next call.
             Err(trap) => self.classify_trap(trap, store.data()),
         };
         Err(result.redacted(|text| redactor.redact(text)))
-    }
-
-    /// Add the host's own findings (refused requests) to a connector error.
-    fn explain(&self, err: ConnectorError) -> ConnectorError {
-        let denials = self
-            .network
-            .denials
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let Some(denial) = denials.last() else {
-            return err;
-        };
-        if denial.starts_with("OAuth:") {
-            return ConnectorError::Auth(denial.clone());
-        }
-        if denial.contains("response of") {
-            return ConnectorError::LimitExceeded {
-                limit: Limit::ResponseBody,
-                detail: denial.clone(),
-            };
-        }
-        ConnectorError::Permission(format!(
-            "the host refused a request: {denial} (the connector then reported: {err})"
-        ))
     }
 
     fn classify_trap(&self, err: wasmtime::Error, state: &HostState) -> ConnectorError {

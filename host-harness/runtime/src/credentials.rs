@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::contract::{AuthKind, AuthScheme, OAuth2};
 use crate::errors::ConnectorError;
+use crate::findings::{Denial, Findings};
 use crate::http_policy::Origin;
-use crate::outbound::{Denials, HttpsClient, SendError};
+use crate::outbound::{HttpsClient, SendError};
 use crate::secrets::{Redactor, Secret};
 use crate::storage::TokenStore;
 use crate::template::fill_template;
@@ -190,8 +191,7 @@ impl Credentials {
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
             SendError::denied(
                 wasmtime_wasi_http::Error::HttpRequestDenied,
-                "the configured credentials contain characters not allowed in an HTTP header"
-                    .into(),
+                Denial::InvalidCredentials,
             )
         })?;
         value.set_sensitive(true);
@@ -401,7 +401,7 @@ impl OAuthSession {
             .map_err(|_| auth_denial("the OAuth token URL is invalid"))?;
         let timeouts = client.options().timeouts;
         let response = client
-            .send(&self.token_origin, request, timeouts, &Denials::default())
+            .send(&self.token_origin, request, timeouts, &Findings::default())
             .await?;
         let status = response.status();
         let body = response
@@ -483,7 +483,7 @@ fn stored_access(store: &CredentialStore) -> Result<Option<(Secret, u64)>, Conne
 fn auth_denial(message: &str) -> SendError {
     SendError::denied(
         wasmtime_wasi_http::Error::HttpRequestDenied,
-        format!("OAuth: {message}"),
+        Denial::OAuth(message.to_string()),
     )
 }
 

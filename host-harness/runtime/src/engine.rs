@@ -120,9 +120,8 @@ impl Runtime {
             .max_wasm_stack(limits.stack_bytes)
             .async_stack_size(limits.stack_bytes + (1 << 20))
             .wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(|e| {
-            ConnectorError::Host(format!("cannot start the WebAssembly engine: {e}"))
-        })?;
+        let engine = Engine::new(&config)
+            .map_err(|e| engine_error("cannot start the WebAssembly engine", e))?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("epoch-ticker".into())
@@ -133,10 +132,12 @@ impl Runtime {
                     std::thread::sleep(EPOCH_TICK);
                 }
             })
-            .map_err(|e| ConnectorError::Host(format!("cannot start the epoch ticker: {e}")))?;
+            .map_err(|e| ConnectorError::Io {
+                what: "cannot start the epoch ticker".into(),
+                source: e.into(),
+            })?;
         let mut linker = Linker::new(&engine);
-        add_imports(&mut linker)
-            .map_err(|e| ConnectorError::Host(format!("cannot link host imports: {e}")))?;
+        add_imports(&mut linker).map_err(|e| engine_error("cannot link host imports", e))?;
         Ok(Runtime {
             engine,
             linker,
@@ -263,6 +264,14 @@ impl Runtime {
                 exports.join(", ")
             }
         )))
+    }
+}
+
+/// A failure to set up the engine, with wasmtime's error as its cause.
+fn engine_error(what: &str, source: wasmtime::Error) -> ConnectorError {
+    ConnectorError::Engine {
+        what: what.into(),
+        source: source.into_boxed_dyn_error().into(),
     }
 }
 

@@ -73,6 +73,62 @@ impl PartialEq for StoreError {
 
 impl Eq for StoreError {}
 
+/// The cause of a host failure, kept by an error that must stay `Clone`:
+/// shared, and equal to another cause that reads the same.
+#[derive(Debug)]
+pub struct Shared<E: ?Sized>(Arc<E>);
+
+impl<E: ?Sized> Clone for Shared<E> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for Shared<E> {
+    fn from(error: E) -> Self {
+        Shared(Arc::new(error))
+    }
+}
+
+impl From<Box<dyn std::error::Error + Send + Sync>>
+    for Shared<dyn std::error::Error + Send + Sync>
+{
+    fn from(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        Shared(Arc::from(error))
+    }
+}
+
+impl<E: ?Sized> std::ops::Deref for Shared<E> {
+    type Target = E;
+
+    fn deref(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E: fmt::Display + ?Sized> fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + ?Sized> std::error::Error for Shared<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl<E: fmt::Display + ?Sized> PartialEq for Shared<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl<E: fmt::Display + ?Sized> Eq for Shared<E> {}
+
+/// Any error, shared.
+pub type AnyCause = Shared<dyn std::error::Error + Send + Sync>;
+
 /// Every error the host reports about a connector or a connection.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectorError {
@@ -96,6 +152,11 @@ pub enum ConnectorError {
     /// A temporary failure worth retrying.
     #[error("temporary failure: {0}; it will be retried")]
     Transient(String),
+    /// A temporary failure of a call during which the host saw a response
+    /// time out or a gateway time out (HTTP 504): worth retrying with
+    /// smaller pages.
+    #[error("timed out: {0}; it will be retried with smaller pages")]
+    TimedOut(String),
     /// The remote answered something unexpected.
     #[error(
         "unexpected response from the API: {0}; if it persists, report it with --verbose output"
@@ -121,7 +182,36 @@ pub enum ConnectorError {
     /// The storage behind the host failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The host itself failed (file system, TLS set-up).
+    /// The host's own I/O failed (a file, a thread).
+    #[error("host error: {what}: {source}")]
+    Io {
+        /// What the host was doing, e.g. `cannot start the epoch ticker`.
+        what: String,
+        /// The failure.
+        #[source]
+        source: Shared<std::io::Error>,
+    },
+    /// The WebAssembly engine could not be set up.
+    #[error("host error: {what}: {source}")]
+    Engine {
+        /// What failed, e.g. `cannot link host imports`.
+        what: String,
+        /// The engine's error.
+        #[source]
+        source: AnyCause,
+    },
+    /// TLS could not be set up: an unusable `--ca-cert` file, or the TLS
+    /// library refused its configuration.
+    #[error("host error: {what}{}", in_parentheses(.source))]
+    Tls {
+        /// What is wrong, e.g. `--ca-cert: certificate refused`.
+        what: String,
+        /// The TLS library's or the PEM reader's error, if there is one.
+        #[source]
+        source: Option<AnyCause>,
+    },
+    /// The host itself failed, described in words (used by the crates
+    /// built on this one).
     #[error("host error: {0}")]
     Host(String),
 }
@@ -146,6 +236,13 @@ impl From<connector_types::ConnectorError> for ConnectorError {
     }
 }
 
+fn in_parentheses(cause: &Option<AnyCause>) -> String {
+    cause
+        .as_ref()
+        .map(|cause| format!(" ({cause})"))
+        .unwrap_or_default()
+}
+
 fn list(errors: &[FieldError]) -> String {
     errors
         .iter()
@@ -167,7 +264,9 @@ impl ConnectorError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ConnectorError::RateLimited { .. } | ConnectorError::Transient(_)
+            ConnectorError::RateLimited { .. }
+                | ConnectorError::Transient(_)
+                | ConnectorError::TimedOut(_)
         )
     }
 
@@ -178,13 +277,18 @@ impl ConnectorError {
             ConnectorError::Auth(_) => "auth",
             ConnectorError::Permission(_) => "permission",
             ConnectorError::RateLimited { .. } => "rate-limited",
-            ConnectorError::Transient(_) => "transient",
+            // A timeout is a transient failure to the database and the logs.
+            ConnectorError::Transient(_) | ConnectorError::TimedOut(_) => "transient",
             ConnectorError::Protocol(_) => "protocol",
             ConnectorError::Internal(_) => "internal",
             ConnectorError::LimitExceeded { .. } => "limit",
             ConnectorError::Crashed(_) => "crashed",
             ConnectorError::Refused(_) => "refused",
-            ConnectorError::Store(_) | ConnectorError::Host(_) => "host",
+            ConnectorError::Store(_)
+            | ConnectorError::Io { .. }
+            | ConnectorError::Engine { .. }
+            | ConnectorError::Tls { .. }
+            | ConnectorError::Host(_) => "host",
         }
     }
 
@@ -211,9 +315,14 @@ impl ConnectorError {
                 message: redact(&message),
             },
             Transient(m) => Transient(redact(&m)),
+            TimedOut(m) => TimedOut(redact(&m)),
             Protocol(m) => Protocol(redact(&m)),
             Internal(m) => Internal(redact(&m)),
             Crashed(m) => Crashed(redact(&m)),
+            LimitExceeded { limit, detail } => LimitExceeded {
+                limit,
+                detail: redact(&detail),
+            },
             other => other,
         }
     }
@@ -244,5 +353,32 @@ mod tests {
             secret.to_string(),
             "authentication failed: token *** rejected"
         );
+    }
+
+    #[test]
+    fn host_failures_keep_their_cause_and_stay_comparable() {
+        use std::error::Error as _;
+        let io = || ConnectorError::Io {
+            what: "cannot start the epoch ticker".into(),
+            source: std::io::Error::other("no threads left").into(),
+        };
+        let err = io();
+        assert_eq!(
+            err.to_string(),
+            "host error: cannot start the epoch ticker: no threads left"
+        );
+        assert_eq!(err.source().unwrap().to_string(), "no threads left");
+        assert_eq!(err.clone(), io());
+        assert_eq!(err.class(), "host");
+        assert!(!err.is_retryable());
+        let tls = ConnectorError::Tls {
+            what: "--ca-cert: the file holds no PEM certificate".into(),
+            source: None,
+        };
+        assert_eq!(
+            tls.to_string(),
+            "host error: --ca-cert: the file holds no PEM certificate"
+        );
+        assert!(tls.source().is_none());
     }
 }

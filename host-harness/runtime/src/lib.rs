@@ -15,11 +15,13 @@
 //!                                                          └─ fetch_page / map_record
 //! ```
 
+mod connect;
 pub mod connection;
 pub mod contract;
 pub mod credentials;
 pub mod engine;
 pub mod errors;
+pub mod findings;
 mod generated;
 pub mod http_policy;
 pub mod kv;

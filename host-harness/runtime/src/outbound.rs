@@ -1,27 +1,29 @@
-//! The host's HTTPS sender: it resolves names itself, refuses addresses the
-//! policy forbids, connects only to the address it vetted, speaks TLS with
-//! the configured trust roots, caps response bodies and enforces timeouts.
-//! It never follows redirects. Connections are kept alive and reused per
-//! origin once a response has been read to its end.
+//! The host's HTTPS sender: `hyper-util`'s pooled client over the host's
+//! own connector ([`crate::connect`]: names resolved by the host, forbidden
+//! addresses refused, only vetted addresses connected to, TLS with the
+//! configured trust roots). It caps response bodies, enforces timeouts and
+//! never follows redirects. Connections are kept alive per origin and
+//! reused once a response has been read to its end.
 
-use std::collections::HashMap;
+use std::error::Error as _;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper_util::client::legacy::connect::capture_connection;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
+use crate::connect::{ConnectError, VettingConnector, CONNECT_TIMEOUT};
 use crate::errors::ConnectorError;
-use crate::http_policy::{address_allowed, classify, Origin, ResolveOverrides};
+use crate::findings::{Denial, Findings, Slow};
+use crate::http_policy::{Origin, ResolveOverrides};
 
 /// Time limits of one request. A connector may ask for shorter ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,23 +89,19 @@ impl Default for NetworkOptions {
     }
 }
 
-/// Where the sender reports refusals that happen after the response head,
-/// such as a body growing past the cap.
-pub type Denials = Arc<std::sync::Mutex<Vec<String>>>;
-
 /// A refused or failed request: the code the guest sees and, for refusals,
-/// the sentence the operator sees.
+/// why the host refused.
 #[derive(Debug)]
 pub struct SendError {
     /// What `wasi:http` reports to the guest.
     pub code: HttpError,
     /// Why the host refused, when it did; `None` for network failures.
-    pub denial: Option<String>,
+    pub denial: Option<Denial>,
 }
 
 impl SendError {
     /// A policy refusal.
-    pub fn denied(code: HttpError, why: String) -> Self {
+    pub fn denied(code: HttpError, why: Denial) -> Self {
         SendError {
             code,
             denial: Some(why),
@@ -115,6 +113,15 @@ impl SendError {
     }
 }
 
+impl From<ConnectError> for SendError {
+    fn from(err: ConnectError) -> Self {
+        SendError {
+            code: err.code.into(),
+            denial: err.denial,
+        }
+    }
+}
+
 /// Idle connections kept per origin.
 const IDLE_PER_ORIGIN: usize = 16;
 
@@ -122,50 +129,23 @@ const IDLE_PER_ORIGIN: usize = 16;
 /// keep-alive timeouts, so a reused connection is rarely closed under it.
 const IDLE_FOR: Duration = Duration::from_secs(30);
 
-/// Idle keep-alive connections, per origin. A connection is only put back
-/// after its response was read to the end; each went to an address that
-/// was vetted when it was opened.
-#[derive(Clone, Default)]
-struct Pool(Arc<Mutex<HashMap<Origin, Vec<IdleConnection>>>>);
-
-/// A kept connection and since when it has been idle.
-type IdleConnection = (Instant, SendRequest<WasiBody>);
-
-/// How long a request waits for an idle connection to turn ready (its
-/// connection task has yet to notice that the last response ended).
-const READY_WITHIN: Duration = Duration::from_secs(1);
-
-impl Pool {
-    /// The connection to `origin` idle the shortest time, ready for a
-    /// request, if there is one; closed and stale ones are dropped.
-    async fn take(&self, origin: &Origin) -> Option<SendRequest<WasiBody>> {
-        let mut sender = {
-            let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            let kept = idle.get_mut(origin)?;
-            kept.retain(|(since, sender)| !sender.is_closed() && since.elapsed() < IDLE_FOR);
-            kept.pop()?.1
-        };
-        match tokio::time::timeout(READY_WITHIN, sender.ready()).await {
-            Ok(Ok(())) => Some(sender),
-            _ => None,
-        }
-    }
-
-    /// Keep `sender` for a later request to `origin`.
-    fn put(&self, origin: Origin, sender: SendRequest<WasiBody>) {
-        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let kept = idle.entry(origin).or_default();
-        if kept.len() < IDLE_PER_ORIGIN {
-            kept.push((Instant::now(), sender));
-        }
-    }
-}
-
 /// The shared HTTPS client of a host process.
 pub struct HttpsClient {
-    tls: tokio_rustls::TlsConnector,
     options: NetworkOptions,
-    pool: Pool,
+    /// Pooled per origin (the pool's key is scheme and authority, and
+    /// every request's URI is rebuilt from its origin).
+    client: Client<VettingConnector, WasiBody>,
+}
+
+/// A TLS setup error with its cause.
+fn tls_setup(
+    what: &str,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+) -> ConnectorError {
+    ConnectorError::Tls {
+        what: what.into(),
+        source: source.map(Into::into),
+    }
 }
 
 impl HttpsClient {
@@ -179,31 +159,39 @@ impl HttpsClient {
             let mut added = 0;
             for cert in rustls_pemfile::certs(&mut reader) {
                 let cert = cert.map_err(|e| {
-                    ConnectorError::Host(format!("--ca-cert: not a PEM certificate file ({e})"))
+                    tls_setup("--ca-cert: not a PEM certificate file", Some(e.into()))
                 })?;
-                roots.add(cert).map_err(|e| {
-                    ConnectorError::Host(format!("--ca-cert: certificate refused ({e})"))
-                })?;
+                roots
+                    .add(cert)
+                    .map_err(|e| tls_setup("--ca-cert: certificate refused", Some(e.into())))?;
                 added += 1;
             }
             if added == 0 {
-                return Err(ConnectorError::Host(
-                    "--ca-cert: the file holds no PEM certificate".into(),
+                return Err(tls_setup(
+                    "--ca-cert: the file holds no PEM certificate",
+                    None,
                 ));
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| ConnectorError::Host(format!("TLS setup failed: {e}")))?
+            .map_err(|e| tls_setup("TLS setup failed", Some(e.into())))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(HttpsClient {
+        let connector = VettingConnector {
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
-            options,
-            pool: Pool::default(),
-        })
+            resolve: options.resolve.clone(),
+            allow_private_network: options.allow_private_network,
+            connect_timeout: options.timeouts.connect,
+        };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(IDLE_PER_ORIGIN)
+            .pool_idle_timeout(IDLE_FOR)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Ok(HttpsClient { options, client })
     }
 
     /// The network options in force.
@@ -211,145 +199,64 @@ impl HttpsClient {
         &self.options
     }
 
-    /// The addresses `origin` may be reached at, vetted.
-    async fn vetted_addresses(
-        &self,
-        origin: &Origin,
-        timeout: Duration,
-    ) -> Result<Vec<SocketAddr>, SendError> {
-        if let Some(pinned) = self.options.resolve.lookup(origin) {
-            return Ok(vec![pinned]);
-        }
-        let candidates: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
-            Err(_) => {
-                let lookup = tokio::net::lookup_host((origin.host.as_str(), origin.port));
-                match tokio::time::timeout(timeout, lookup).await {
-                    Err(_) => return Err(SendError::failed(HttpError::DnsTimeout)),
-                    Ok(Err(e)) => {
-                        return Err(SendError::failed(HttpError::DnsError {
-                            rcode: Some(e.to_string()),
-                            info_code: None,
-                        }))
-                    }
-                    Ok(Ok(addrs)) => addrs.collect(),
-                }
-            }
-        };
-        let allowed: Vec<SocketAddr> = candidates
-            .iter()
-            .copied()
-            .filter(|a| address_allowed(a.ip(), self.options.allow_private_network))
-            .collect();
-        if allowed.is_empty() {
-            let refused = candidates
-                .iter()
-                .map(|a| format!("{} ({})", a.ip(), classify(a.ip()).describe()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(SendError::denied(
-                HttpError::DestinationIpProhibited,
-                format!(
-                    "{origin} resolves only to {refused}; connectors may not reach such addresses \
-                     unless the operator passes --allow-private-network"
-                ),
-            ));
-        }
-        Ok(allowed)
-    }
-
-    /// A new connection to `origin`: vetted address, TCP, TLS, HTTP/1.1.
-    async fn connect(
-        &self,
-        origin: &Origin,
-        timeouts: Timeouts,
-    ) -> Result<SendRequest<WasiBody>, SendError> {
-        let addresses = self.vetted_addresses(origin, timeouts.connect).await?;
-        let connect = async {
-            let mut last_error = None;
-            for address in &addresses {
-                match TcpStream::connect(address).await {
-                    Ok(stream) => return Ok(stream),
-                    Err(e) => last_error = Some(e),
-                }
-            }
-            Err(last_error.expect("at least one address"))
-        };
-        let tcp = match tokio::time::timeout(timeouts.connect, connect).await {
-            Err(_) => return Err(SendError::failed(HttpError::ConnectionTimeout)),
-            Ok(Err(e)) => return Err(SendError::failed(connect_error(&e))),
-            Ok(Ok(tcp)) => tcp,
-        };
-        let _ = tcp.set_nodelay(true);
-        let server_name = match origin.host.parse::<IpAddr>() {
-            Ok(ip) => rustls::pki_types::ServerName::IpAddress(ip.into()),
-            Err(_) => rustls::pki_types::ServerName::try_from(origin.host.clone())
-                .map_err(|_| SendError::failed(HttpError::HttpRequestUriInvalid))?,
-        };
-        let tls = match tokio::time::timeout(timeouts.connect, self.tls.connect(server_name, tcp))
-            .await
-        {
-            Err(_) => return Err(SendError::failed(HttpError::ConnectionTimeout)),
-            Ok(Err(e)) => return Err(SendError::failed(tls_error(&e))),
-            Ok(Ok(tls)) => tls,
-        };
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| SendError::failed(HttpError::from(e)))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection closed with an error: {e}");
-            }
-        });
-        Ok(sender)
-    }
-
     /// Send `request` to `origin` (already allowed by the caller's policy),
-    /// on an idle connection when there is one. A body cut at the size cap
-    /// is reported to `denials`.
+    /// on an idle connection to `origin` when there is one. A body cut at
+    /// the size cap, a timeout of the response and a `504` are reported to
+    /// `findings`.
     pub async fn send(
         &self,
         origin: &Origin,
         mut request: http::Request<WasiBody>,
         timeouts: Timeouts,
-        denials: &Denials,
+        findings: &Findings,
     ) -> Result<http::Response<WasiBody>, SendError> {
         let path = request
             .uri()
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        *request.uri_mut() = path
+        *request.uri_mut() = format!("{origin}{path}")
             .parse()
             .map_err(|_| SendError::failed(HttpError::HttpRequestUriInvalid))?;
-        let mut request = Some(request);
-        let mut idle = self.pool.take(origin).await;
-        let (sender, response) = loop {
-            let reused = idle.is_some();
-            let mut sender = match idle.take() {
-                Some(sender) => sender,
-                None => self.connect(origin, timeouts).await?,
-            };
-            let sending = sender.try_send_request(request.take().expect("a request to send"));
-            match tokio::time::timeout(timeouts.first_byte, sending).await {
-                Err(_) => return Err(SendError::failed(HttpError::ConnectionReadTimeout)),
-                Ok(Ok(response)) => break (sender, response),
-                // An idle connection the server closed meanwhile: the
-                // request was not sent, so it goes on a new connection.
-                Ok(Err(mut unsent)) if reused && unsent.message().is_some() => {
-                    request = unsent.take_message();
-                }
-                Ok(Err(e)) => return Err(SendError::failed(HttpError::from(e.into_error()))),
+        let mut connection = capture_connection(&mut request);
+        let sent = CONNECT_TIMEOUT.scope(timeouts.connect, async {
+            let mut sending = std::pin::pin!(self.client.request(request));
+            // The first-byte timeout runs once the request has a connection
+            // (a new one is bounded by the connect timeout).
+            tokio::select! {
+                sent = &mut sending => return Some(sent),
+                _ = connection.wait_for_connection_metadata() => {}
             }
+            tokio::time::timeout(timeouts.first_byte, sending)
+                .await
+                .ok()
+        });
+        let response = match sent.await {
+            None => {
+                findings.slow(Slow::NoResponse {
+                    origin: origin.clone(),
+                    after: timeouts.first_byte,
+                });
+                return Err(SendError::failed(HttpError::ConnectionReadTimeout));
+            }
+            Some(Err(e)) => return Err(request_error(&e)),
+            Some(Ok(response)) => response,
         };
+        if response.status() == http::StatusCode::GATEWAY_TIMEOUT {
+            findings.slow(Slow::GatewayTimeout {
+                origin: origin.clone(),
+            });
+        }
         let max = self.options.max_response_bytes;
         if let Some(length) = response.body().size_hint().exact() {
             if length > max {
                 return Err(SendError::denied(
                     HttpError::HttpResponseBodySize(Some(length)),
-                    format!(
-                        "{origin} sent a response of {length} bytes, more than the {max} allowed"
-                    ),
+                    Denial::ResponseTooLarge {
+                        origin: origin.clone(),
+                        max,
+                        announced: Some(length),
+                    },
                 ));
             }
         }
@@ -358,35 +265,29 @@ impl HttpsClient {
                 inner: incoming,
                 received: 0,
                 max,
-                origin: origin.to_string(),
-                denials: denials.clone(),
+                origin: origin.clone(),
+                findings: findings.clone(),
                 between_bytes: timeouts.between_bytes,
                 idle: Box::pin(tokio::time::sleep(timeouts.between_bytes)),
-                keep_alive: Some((self.pool.clone(), origin.clone(), sender)),
             }
             .boxed_unsync()
         }))
     }
 }
 
-fn connect_error(err: &std::io::Error) -> HttpError {
-    match err.kind() {
-        std::io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
-        std::io::ErrorKind::TimedOut => HttpError::ConnectionTimeout,
-        _ => HttpError::DestinationUnavailable,
+/// What the guest sees of a request the pooled client failed: the host's
+/// own reason when its connector failed, else a protocol error (what
+/// `wasi:http` reports for a failed exchange).
+fn request_error(err: &hyper_util::client::legacy::Error) -> SendError {
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        if let Some(connect) = inner.downcast_ref::<ConnectError>() {
+            return connect.clone().into();
+        }
+        cause = inner.source();
     }
-}
-
-fn tls_error(err: &std::io::Error) -> HttpError {
-    let certificate_problem = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
-    if certificate_problem {
-        HttpError::TlsCertificateError
-    } else {
-        HttpError::TlsProtocolError
-    }
+    tracing::warn!("request failed: {err:?}");
+    SendError::failed(HttpError::HttpProtocolError)
 }
 
 /// A response body that fails once it grows past the cap or stalls longer
@@ -395,12 +296,10 @@ struct CappedBody {
     inner: hyper::body::Incoming,
     received: u64,
     max: u64,
-    origin: String,
-    denials: Denials,
+    origin: Origin,
+    findings: Findings,
     between_bytes: Duration,
     idle: Pin<Box<tokio::time::Sleep>>,
-    /// Where the connection goes once the body has been read to its end.
-    keep_alive: Option<(Pool, Origin, SendRequest<WasiBody>)>,
 }
 
 impl Body for CappedBody {
@@ -416,14 +315,11 @@ impl Body for CappedBody {
                 if let Some(data) = frame.data_ref() {
                     self.received += data.len() as u64;
                     if self.received > self.max {
-                        let why = format!(
-                            "{} sent a response of more than {} bytes, the most allowed",
-                            self.origin, self.max
-                        );
-                        self.denials
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(why);
+                        self.findings.deny(Denial::ResponseTooLarge {
+                            origin: self.origin.clone(),
+                            max: self.max,
+                            announced: None,
+                        });
                         return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
                             self.received,
                         )))));
@@ -434,14 +330,15 @@ impl Body for CappedBody {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
-            Poll::Ready(None) => {
-                if let Some((pool, origin, sender)) = self.keep_alive.take() {
-                    pool.put(origin, sender);
-                }
-                Poll::Ready(None)
-            }
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match self.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Ready(()) => {
+                    self.findings.slow(Slow::Stalled {
+                        origin: self.origin.clone(),
+                        after: self.between_bytes,
+                    });
+                    Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)))
+                }
                 Poll::Pending => Poll::Pending,
             },
         }

@@ -13,11 +13,12 @@ use wasmtime_wasi_http::{
 };
 
 use crate::credentials::Credentials;
+use crate::findings::{Denial, Findings};
 use crate::generated::v0_1::wasi::logging::logging as wit_logging;
 use crate::http_policy::Origin;
 use crate::kv::{ConnectionStorage, StorageError};
 use crate::logs::{GuestLog, Level};
-use crate::outbound::{Denials, HttpsClient, SendError};
+use crate::outbound::{HttpsClient, SendError, Timeouts};
 use crate::secrets::Redactor;
 
 /// Per-call CPU accounting, driven by the engine's epoch ticks.
@@ -76,7 +77,7 @@ impl ResourceLimiter for MemoryLimiter {
 }
 
 /// A connection's view of the network: the shared client plus what this
-/// connection may reach and how it authenticates. Clones share denials.
+/// connection may reach and how it authenticates. Clones share findings.
 #[derive(Clone)]
 pub struct ConnectionNetwork {
     /// The process-wide HTTPS client.
@@ -86,8 +87,9 @@ pub struct ConnectionNetwork {
     pub allowed: Arc<Vec<Origin>>,
     /// Credentials added to every request.
     pub credentials: Arc<Credentials>,
-    /// Why requests were refused during the current call, for error reports.
-    pub denials: Denials,
+    /// What the host saw of the current call's requests (refusals, slow
+    /// responses), for error reports.
+    pub findings: Findings,
     /// Scrubs secrets from what is reported.
     pub redactor: Redactor,
 }
@@ -118,14 +120,33 @@ impl ConnectionNetwork {
 
     fn deny(&self, err: SendError) -> wasmtime_wasi_http::Error {
         if let Some(why) = err.denial {
-            let why = self.redactor.redact(&why);
-            tracing::warn!("request refused: {why}");
-            self.denials
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(why);
+            tracing::warn!(
+                "request refused: {}",
+                self.redactor.redact(&why.to_string())
+            );
+            self.findings.deny(why);
         }
         err.code
+    }
+
+    /// Send `request` to `origin` with the connection's credentials.
+    async fn send_authorized(
+        &self,
+        origin: &Origin,
+        request: http::Request<WasiBody>,
+        timeouts: Timeouts,
+    ) -> wasmtime_wasi_http::Result<http::Response<WasiBody>> {
+        let (mut parts, body) = request.into_parts();
+        self.authorize(&mut parts).await?;
+        self.client
+            .send(
+                origin,
+                http::Request::from_parts(parts, body),
+                timeouts,
+                &self.findings,
+            )
+            .await
+            .map_err(|e| self.deny(e))
     }
 
     /// Apply the policy to one request and send it.
@@ -138,7 +159,9 @@ impl ConnectionNetwork {
         if uri.scheme_str() != Some("https") {
             return Err(self.deny(SendError::denied(
                 wasmtime_wasi_http::Error::HttpRequestDenied,
-                format!("request to {uri} refused: connectors may only use https"),
+                Denial::NotHttps {
+                    uri: uri.to_string(),
+                },
             )));
         }
         let origin = uri
@@ -146,40 +169,18 @@ impl ConnectionNetwork {
             .and_then(|a| Origin::parse(&format!("https://{a}")).ok())
             .ok_or(wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
         if !self.allowed.contains(&origin) {
-            let allowed = self
-                .allowed
-                .iter()
-                .map(Origin::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
             return Err(self.deny(SendError::denied(
                 wasmtime_wasi_http::Error::HttpRequestDenied,
-                format!(
-                    "request to {origin} refused: the connector did not declare this host \
-                     (it may reach only: {})",
-                    if allowed.is_empty() {
-                        "nothing yet"
-                    } else {
-                        &allowed
-                    }
-                ),
+                Denial::UndeclaredHost {
+                    origin,
+                    allowed: self.allowed.to_vec(),
+                },
             )));
         }
         let timeouts = self.client.options().timeouts.capped_by(options);
         let method = request.method().clone();
         let headers = request.headers().clone();
-        let (mut parts, body) = request.into_parts();
-        self.authorize(&mut parts).await?;
-        let response = self
-            .client
-            .send(
-                &origin,
-                http::Request::from_parts(parts, body),
-                timeouts,
-                &self.denials,
-            )
-            .await
-            .map_err(|e| self.deny(e))?;
+        let response = self.send_authorized(&origin, request, timeouts).await?;
         // An OAuth access token may be revoked before it expires: obtain a
         // new one and repeat the request once, when it carries no body.
         let bodiless = method == http::Method::GET || method == http::Method::HEAD;
@@ -193,18 +194,7 @@ impl ConnectionNetwork {
                 .body(wasmtime_wasi_http::WasiBody::default())
                 .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
             *retry.headers_mut() = headers;
-            let (mut parts, body) = retry.into_parts();
-            self.authorize(&mut parts).await?;
-            return self
-                .client
-                .send(
-                    &origin,
-                    http::Request::from_parts(parts, body),
-                    timeouts,
-                    &self.denials,
-                )
-                .await
-                .map_err(|e| self.deny(e));
+            return self.send_authorized(&origin, retry, timeouts).await;
         }
         Ok(response)
     }

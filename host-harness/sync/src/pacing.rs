@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use connector_runtime::contract::{self, Budget};
-use connector_runtime::ConnectorError;
 
 /// Estimates a stream's time left from how fast its progress has moved
 /// since the first page of this sync.
@@ -25,12 +24,6 @@ impl TimeLeft {
                 .mul_f64(left as f64 / moved as f64),
         )
     }
-}
-
-/// Whether an error reads like a timeout (or a gateway timeout, 504).
-pub(crate) fn looks_like_timeout(err: &ConnectorError) -> bool {
-    let text = err.to_string().to_ascii_lowercase();
-    text.contains("504") || text.contains("timeout") || text.contains("timed out")
 }
 
 /// Exponential backoff with full jitter: a random wait up to base × 2^attempt,
@@ -150,18 +143,5 @@ mod tests {
                 "{attempt}: {wait:?}"
             );
         }
-    }
-
-    #[test]
-    fn timeouts_and_gateway_timeouts_shrink_pages() {
-        assert!(looks_like_timeout(&ConnectorError::Transient(
-            "Zendesk answered 504".into()
-        )));
-        assert!(looks_like_timeout(&ConnectorError::Transient(
-            "connection read timeout".into()
-        )));
-        assert!(!looks_like_timeout(&ConnectorError::Transient(
-            "503 unavailable".into()
-        )));
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use connector_runtime::contract::{self, Page, PageRequest, StreamInfo};
 use connector_runtime::ConnectorError;
 
-use crate::pacing::{backoff, budget_pause_for, looks_like_timeout, TimeLeft};
+use crate::pacing::{backoff, budget_pause_for, TimeLeft};
 use crate::report::{Event, Outcome, Progress, StreamReport, SyncReport};
 use crate::{PageCommit, Sink, Source, SourceFactory, SyncOptions};
 
@@ -232,7 +232,7 @@ impl<K: Sink> StreamWorker<K> {
                 Err(e) if e.is_retryable() && attempt + 1 < self.options.max_attempts => {
                     attempt += 1;
                     stats.retries += 1;
-                    if looks_like_timeout(&e) {
+                    if matches!(e, ConnectorError::TimedOut(_)) {
                         // A large page timed out: ask for smaller ones.
                         page_size = Some(page_size.unwrap_or(1000).div_ceil(2).max(10));
                     }

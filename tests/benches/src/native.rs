@@ -11,7 +11,8 @@ use connector_runtime::contract::{NormalizedRecord, Page, PageRequest};
 use connector_runtime::errors::ConnectorError;
 use connector_runtime::http_policy::Origin;
 use connector_runtime::kv::{ConnectionStorage, StorageQuota};
-use connector_runtime::outbound::{Denials, HttpsClient};
+use connector_runtime::findings::Findings;
+use connector_runtime::outbound::HttpsClient;
 use connector_store_sqlite::Database;
 use connector_sync::Source;
 use zendesk_connector::api::{HttpRequestSpec, HttpResponse, TransportError};
@@ -79,7 +80,7 @@ impl HttpClient for NativeHttp {
         tokio::runtime::Handle::current().block_on(async move {
             use http_body_util::BodyExt;
             let response = client
-                .send(&origin, request, timeouts, &Denials::default())
+                .send(&origin, request, timeouts, &Findings::default())
                 .await
                 .map_err(|e| TransportError::Other(format!("{:?}", e.code)))?;
             let status = response.status().as_u16();
@@ -119,8 +120,7 @@ impl NativeSource {
         config: &serde_json::Value,
         client: Arc<HttpsClient>,
     ) -> Result<Self, ConnectorError> {
-        let storage =
-            ConnectionStorage::open(Arc::new(db.clone()), connection, StorageQuota::default())?;
+        let storage = ConnectionStorage::open(Arc::new(db.clone()), connection, StorageQuota::default())?;
         let mut connector = NativeConnector::new(HostStorage(RefCell::new(storage)));
         let mut guest_config = config.clone();
         guest_config["api_token"] = "<secret>".into();
