@@ -584,8 +584,10 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
         Command::Disconnect(args) => {
             let (parsed, path) = ConnectionFile::load(&args.config)?;
             let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));
-            let platform =
-                connector_platform::forget_connection(&context.db, &parsed.name_for(&path))?;
+            let platform = connector_platform::PlatformStore::forget_connection(
+                &context.db,
+                &parsed.name_for(&path),
+            )?;
             for (table, rows) in store.delete_connection()?.into_iter().chain(platform) {
                 println!("deleted {rows} rows from {table}");
             }

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use connector_platform::{customers, documents, html, matching, signals};
+use connector_platform::match_report::{report_text, MatchReport};
+use connector_platform::model::Status;
+use connector_platform::{customers, documents, html, matching, overrides, signals, PlatformStore};
 use connector_runtime::ConnectorError;
 use connector_store_sqlite::Database;
 
@@ -37,7 +39,7 @@ pub fn import_customers(
         summary.removed,
         list.len()
     ));
-    let mut connections = matching::matched_connections(db)?;
+    let mut connections = db.matched_connections()?;
     connections.extend(named);
     connections.sort();
     connections.dedup();
@@ -61,19 +63,19 @@ pub fn match_customers(
     let connection = connection_name(config)?;
     let mut out = String::new();
     if let Some(path) = overrides {
-        let rules = matching::parse_overrides(
+        let rules = overrides::parse_overrides(
             &read_text(path, "--overrides")?,
             &path.display().to_string(),
         )?;
-        for warning in matching::replace_overrides(db, &connection, &rules)? {
+        for warning in overrides::replace_overrides(db, &connection, &rules, "--overrides")? {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out.push_str(&format!("overrides: {} rules\n", rules.len()));
     }
-    if customers::load(db)?.is_empty() {
+    if db.customers()?.is_empty() {
         return Err(no_customers());
     }
-    out.push_str(&matching::report_text(&matching::run(db, &connection)?));
+    out.push_str(&report_text(&matching::run(db, &connection)?));
     Ok(out)
 }
 
@@ -81,13 +83,13 @@ pub fn match_customers(
 /// (and the page).
 pub fn report(db: &Database, config: &Path, html: Option<&Path>) -> Result<String, ConnectorError> {
     let connection = connection_name(config)?;
-    if customers::load(db)?.is_empty() {
+    if db.customers()?.is_empty() {
         return Err(no_customers());
     }
     let matched = matching::run(db, &connection)?;
     eprintln!("matching: {}", summary_line(&matched));
     let signals = signals::load(db, &connection)?;
-    let mut out = signals::table(&signals);
+    let mut out = signals::table(&signals, &ADVICE);
     if let Some(path) = html {
         std::fs::write(path, html::page(&signals)).map_err(|e| {
             ConnectorError::config("--html", format!("cannot write {}: {e}", path.display()))
@@ -106,12 +108,19 @@ pub fn export_documents(
     out: &mut dyn std::io::Write,
 ) -> Result<u64, ConnectorError> {
     let connection = connection_name(config)?;
-    if !customers::load(db)?.is_empty() {
+    if !db.customers()?.is_empty() {
         let matched = matching::run(db, &connection)?;
         eprintln!("matching: {}", summary_line(&matched));
     }
     documents::export(db, &connection, options, out)
 }
+
+/// What the signals table advises, in this program's commands.
+const ADVICE: signals::Advice<'static> = signals::Advice {
+    no_customers: "import the customer list (`customers import FILE`) \
+                   and check `customers match --config FILE`",
+    unattributed: "`customers match --config FILE` shows why",
+};
 
 fn no_customers() -> ConnectorError {
     ConnectorError::config(
@@ -121,12 +130,12 @@ fn no_customers() -> ConnectorError {
 }
 
 /// One line on a matching run.
-fn summary_line(report: &matching::MatchReport) -> String {
+fn summary_line(report: &MatchReport) -> String {
     format!(
         "{} of {} organizations matched ({} ambiguous), {} of {} tickets attributed",
-        report.count("matched"),
+        report.count(Status::Matched),
         report.organizations.len(),
-        report.count("ambiguous"),
+        report.count(Status::Ambiguous),
         report.tickets_attributed,
         report.tickets
     )

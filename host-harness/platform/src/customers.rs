@@ -3,98 +3,16 @@
 //! A list is CSV (a header row naming `id`, `name` and `domains`; several
 //! domains in one cell are separated by `;`, `,`, `|` or spaces) or JSON
 //! (an array of objects, one object, or JSON Lines; `domains` an array or
-//! such a string). It is global to the database: importing replaces it for
+//! such a string). It is global to the store: importing replaces it for
 //! every connection.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::params;
-
 use connector_runtime::ConnectorError;
-use connector_store_sqlite::db::host_error;
-use connector_store_sqlite::Database;
 
-/// One customer of the platform.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Customer {
-    /// The platform's id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Normalized domains (see [`normalize_domain`]), without public email
-    /// domains.
-    pub domains: Vec<String>,
-}
-
-/// One row of a CSV or JSON file: field name (lower case) to value.
-pub(crate) type Row = BTreeMap<String, serde_json::Value>;
-
-/// The rows of a CSV or JSON file, each with a label for errors (`FILE
-/// line N` or `FILE item N`).
-pub(crate) fn read_rows(text: &str, file: &str) -> Result<Vec<(String, Row)>, ConnectorError> {
-    let text = text.trim_start_matches('\u{feff}').trim();
-    if text.starts_with('[') || text.starts_with('{') {
-        let items = crate::input::json_items(text)
-            .map_err(|e| ConnectorError::config(file, e.to_string()))?;
-        return items
-            .iter()
-            .enumerate()
-            .map(|(n, item)| {
-                let label = format!("{file} item {}", n + 1);
-                match serde_json::from_str(item) {
-                    Ok(serde_json::Value::Object(map)) => Ok((
-                        label,
-                        map.into_iter()
-                            .map(|(k, v)| (k.trim().to_lowercase(), v))
-                            .collect(),
-                    )),
-                    _ => Err(ConnectorError::config(&label, "expected a JSON object")),
-                }
-            })
-            .collect();
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| ConnectorError::config(file, format!("not CSV: {e}")))?
-        .iter()
-        .map(str::to_lowercase)
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| ConnectorError::config(file, e.to_string()))?;
-        // The reader's line count and position leave out the blank lines
-        // before a record: count them here.
-        let start = record.position().map_or(0, |p| p.byte() as usize);
-        let rest = text.get(start..).unwrap_or_default();
-        let start = start + rest.len() - rest.trim_start_matches(['\r', '\n']).len();
-        let line = 1 + text.get(..start).unwrap_or(text).matches('\n').count();
-        let label = format!("{file} line {line}");
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let fields = header
-            .iter()
-            .zip(record.iter())
-            .map(|(name, value)| (name.clone(), serde_json::Value::from(value)))
-            .collect();
-        rows.push((label, fields));
-    }
-    Ok(rows)
-}
-
-/// A field as text: strings as they are, numbers written out; empty is none.
-pub(crate) fn text_field(row: &Row, name: &str) -> Option<String> {
-    match row.get(name)? {
-        serde_json::Value::String(s) => Some(s.trim().to_string()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-    .filter(|s| !s.is_empty())
-}
+use crate::input::{read_rows, text_field};
+pub use crate::model::Customer;
+use crate::store::PlatformStore;
 
 /// Parse a customer list. Errors name the line or item; a public email
 /// domain in a customer's list is dropped with a warning (it would match
@@ -167,83 +85,34 @@ pub struct ImportSummary {
     pub removed: usize,
 }
 
-/// Replace the database's customer list, in one transaction.
-pub fn import(db: &Database, customers: &[Customer]) -> Result<ImportSummary, ConnectorError> {
-    let before: BTreeMap<String, Customer> =
-        load(db)?.into_iter().map(|c| (c.id.clone(), c)).collect();
-    let mut summary = ImportSummary::default();
-    let mut conn = db.lock();
-    let tx = conn.transaction().map_err(host_error)?;
+/// Replace the store's customer list (shared by every connection); says
+/// what changed.
+pub fn import(
+    store: &dyn PlatformStore,
+    customers: &[Customer],
+) -> Result<ImportSummary, ConnectorError> {
+    let before: BTreeMap<String, Customer> = store
+        .customers()?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
     let ids: BTreeSet<&str> = customers.iter().map(|c| c.id.as_str()).collect();
-    for old in before.keys().filter(|id| !ids.contains(id.as_str())) {
-        tx.execute("DELETE FROM customers WHERE id = ?1", [old])
-            .map_err(host_error)?;
-        summary.removed += 1;
-    }
+    let mut summary = ImportSummary {
+        removed: before
+            .keys()
+            .filter(|id| !ids.contains(id.as_str()))
+            .count(),
+        ..ImportSummary::default()
+    };
     for customer in customers {
         match before.get(&customer.id) {
-            Some(old) if old == customer => {
-                summary.unchanged += 1;
-                continue;
-            }
+            Some(old) if old == customer => summary.unchanged += 1,
             Some(_) => summary.updated += 1,
             None => summary.added += 1,
         }
-        tx.execute(
-            "INSERT INTO customers (id, name, normalized_name, imported_at)
-             VALUES (?1, ?2, ?3, unixepoch())
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                normalized_name = excluded.normalized_name, imported_at = excluded.imported_at",
-            params![customer.id, customer.name, normalize_name(&customer.name)],
-        )
-        .map_err(host_error)?;
-        tx.execute(
-            "DELETE FROM customer_domains WHERE customer_id = ?1",
-            [&customer.id],
-        )
-        .map_err(host_error)?;
-        for domain in &customer.domains {
-            tx.execute(
-                "INSERT INTO customer_domains (customer_id, domain) VALUES (?1, ?2)",
-                params![customer.id, domain],
-            )
-            .map_err(host_error)?;
-        }
     }
-    tx.commit().map_err(host_error)?;
+    store.replace_customers(customers)?;
     Ok(summary)
-}
-
-/// The database's customer list, by id.
-pub fn load(db: &Database) -> Result<Vec<Customer>, ConnectorError> {
-    let rows = crate::query(
-        db,
-        "SELECT c.id, c.name, d.domain FROM customers c
-         LEFT JOIN customer_domains d ON d.customer_id = c.id
-         ORDER BY c.id, d.domain",
-        [],
-        |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-            ))
-        },
-    )?;
-    let mut customers: Vec<Customer> = Vec::new();
-    for (id, name, domain) in rows {
-        if customers.last().is_none_or(|c| c.id != id) {
-            customers.push(Customer {
-                id,
-                name,
-                domains: Vec::new(),
-            });
-        }
-        if let (Some(domain), Some(last)) = (domain, customers.last_mut()) {
-            last.domains.push(domain);
-        }
-    }
-    Ok(customers)
 }
 
 /// Legal forms left out of names, compared after dots are removed
@@ -454,40 +323,5 @@ mod tests {
         assert!(err.to_string().contains("not a domain"), "{err}");
         let err = parse_customers("[1, 2]", "c.json").unwrap_err();
         assert!(err.to_string().contains("c.json item 1"), "{err}");
-    }
-
-    #[test]
-    fn imports_replace_the_list() {
-        let db = Database::in_memory().unwrap();
-        let customer = |id: &str, domains: &[&str]| Customer {
-            id: id.into(),
-            name: id.to_uppercase(),
-            domains: domains.iter().map(|d| d.to_string()).collect(),
-        };
-        let first = import(&db, &[customer("a", &["a.com"]), customer("b", &[])]).unwrap();
-        assert_eq!(first.added, 2);
-        let second = import(
-            &db,
-            &[customer("a", &["a.com", "a.io"]), customer("c", &[])],
-        )
-        .unwrap();
-        assert_eq!(
-            second,
-            ImportSummary {
-                added: 1,
-                updated: 1,
-                unchanged: 0,
-                removed: 1
-            }
-        );
-        assert_eq!(
-            load(&db).unwrap(),
-            vec![customer("a", &["a.com", "a.io"]), customer("c", &[])]
-        );
-        let domains: i64 = db
-            .lock()
-            .query_row("SELECT COUNT(*) FROM customer_domains", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(domains, 2, "the removed customer's domains went with it");
     }
 }

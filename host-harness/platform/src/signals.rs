@@ -20,11 +20,13 @@
 //! any, they are reported as not available rather than as zero. A median of
 //! an even count is the mean of the two middle values, rounded down.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::{query, sql_time};
 use connector_runtime::ConnectorError;
-use connector_store_sqlite::Database;
+
+use crate::model::Link;
+use crate::records::{self, Conversation, Message, Time};
+use crate::store::{read, visit, PlatformStore, Tombstones};
 
 /// Seconds in a week.
 pub const WEEK: i64 = 7 * 86_400;
@@ -256,123 +258,80 @@ pub fn compute(
 
 /// Load a connection's tickets, messages and changes and compute the
 /// signals of every matched customer (run the matching first).
-pub fn load(db: &Database, connection: &str) -> Result<Signals, ConnectorError> {
-    let customers: Vec<(String, String)> = query(
-        db,
-        "SELECT id, name FROM customers WHERE id IN (
-            SELECT customer_id FROM customer_matches WHERE connection = ?1 AND status = 'matched'
-            UNION SELECT customer_id FROM customer_people WHERE connection = ?1
-            UNION SELECT customer_id FROM customer_conversations WHERE connection = ?1)
-         ORDER BY id",
-        [connection],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    let satisfaction = crate::satisfaction_by_ticket(db, connection)?;
-    let mut tickets: HashMap<String, TicketFacts> = query(
-        db,
-        &format!(
-            "SELECT key, cc.customer_id, {} FROM records
-             JOIN customer_conversations cc
-               ON cc.connection = records.connection AND cc.conversation_key = records.key
-             WHERE records.connection = ?1 AND kind = 'conversation' AND deleted = 0",
-            sql_time("$.created_at")
-        ),
-        [connection],
-        |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<i64>>(2)?,
-            ))
-        },
-    )?
-    .into_iter()
-    .filter_map(|(key, customer_id, created_at)| {
-        let facts = TicketFacts {
-            customer_id,
-            created_at: created_at?,
-            satisfaction: satisfaction
-                .get(&key)
-                .and_then(|s| s["score"].as_str().map(str::to_string)),
-            ..TicketFacts::default()
-        };
-        Some((key, facts))
-    })
-    .collect();
-    let replies = query(
-        db,
-        &format!(
-            "SELECT json_extract(data, '$.conversation_id'), {} FROM records
-             WHERE connection = ?1 AND kind = 'message' AND deleted = 0
-               AND json_extract(data, '$.author_role') = 'agent'
-               AND json_extract(data, '$.visibility') = 'public'",
-            sql_time("$.created_at")
-        ),
-        [connection],
-        |row| {
-            Ok((
-                row.get::<_, Option<String>>(0)?,
-                row.get::<_, Option<i64>>(1)?,
-            ))
-        },
-    )?;
-    for (ticket, at) in replies {
-        let (Some(t), Some(at)) = (ticket.and_then(|k| tickets.get_mut(&k)), at) else {
-            continue;
-        };
-        if at > t.created_at && t.first_reply_at.is_none_or(|first| at < first) {
-            t.first_reply_at = Some(at);
+pub fn load(store: &dyn PlatformStore, connection: &str) -> Result<Signals, ConnectorError> {
+    let results = store.matching_results(connection)?;
+    let linked: HashSet<&str> = results
+        .organizations
+        .iter()
+        .filter_map(|o| o.decision.outcome.customer_id())
+        .chain(results.people.iter().map(|l| l.customer_id.as_str()))
+        .chain(results.conversations.iter().map(|l| l.customer_id.as_str()))
+        .collect();
+    let customers: Vec<(String, String)> = store
+        .customers()?
+        .into_iter()
+        .filter(|c| linked.contains(c.id.as_str()))
+        .map(|c| (c.id, c.name))
+        .collect();
+    let ticket_customer = Link::customers_by_key(&results.conversations);
+    let conversations = read::<Conversation>(store, connection, Tombstones::Skip)?;
+    let satisfaction = crate::satisfaction::by_ticket(store, connection, &conversations)?;
+    let unattributed = conversations
+        .iter()
+        .filter(|(key, _)| !ticket_customer.contains_key(key.as_str()))
+        .count();
+    let mut tickets: HashMap<&str, TicketFacts> = conversations
+        .iter()
+        .filter_map(|(key, ticket)| {
+            let facts = TicketFacts {
+                customer_id: ticket_customer.get(key.as_str())?.to_string(),
+                created_at: ticket.created_at.as_ref().and_then(Time::unix)?,
+                satisfaction: satisfaction.get(key).and_then(|r| r.score.clone()),
+                ..TicketFacts::default()
+            };
+            Some((key.as_str(), facts))
+        })
+        .collect();
+    visit::<Message>(store, connection, Tombstones::Skip, |_, m| {
+        let public_reply =
+            m.author_role.as_deref() == Some("agent") && m.visibility.as_deref() == Some("public");
+        let ticket = m
+            .conversation_id
+            .as_deref()
+            .and_then(|k| tickets.get_mut(k));
+        let at = m.created_at.as_ref().and_then(Time::unix);
+        if let (true, Some(t), Some(at)) = (public_reply, ticket, at) {
+            if at > t.created_at && t.first_reply_at.is_none_or(|first| at < first) {
+                t.first_reply_at = Some(at);
+            }
         }
-    }
-    let changes = query(
-        db,
-        &format!(
-            "SELECT json_extract(data, '$.conversation_id'), json_extract(data, '$.field'),
-                    json_extract(data, '$.from'), json_extract(data, '$.to'), {}
-             FROM records WHERE connection = ?1 AND kind = 'change' AND deleted = 0",
-            sql_time("$.at")
-        ),
-        [connection],
-        |row| {
-            Ok((
-                row.get::<_, Option<String>>(0)?,
-                row.get::<_, Option<String>>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<String>>(3)?,
-                row.get::<_, Option<i64>>(4)?,
-            ))
-        },
-    )?;
-    let history = !changes.is_empty();
-    for (ticket, field, from, to, at) in changes {
-        let (Some(t), Some(field), Some(at)) =
-            (ticket.and_then(|k| tickets.get_mut(&k)), field, at)
-        else {
-            continue;
-        };
-        t.apply(&Change {
-            field,
-            from,
-            to,
-            at,
-        });
-    }
-    let unattributed = query(
-        db,
-        "SELECT COUNT(*) FROM records r
-         WHERE connection = ?1 AND kind = 'conversation' AND deleted = 0
-           AND NOT EXISTS (SELECT 1 FROM customer_conversations cc
-                           WHERE cc.connection = r.connection AND cc.conversation_key = r.key)",
-        [connection],
-        |row| row.get::<_, i64>(0),
-    )?;
+        Ok(())
+    })?;
+    let mut history = false;
+    visit::<records::Change>(store, connection, Tombstones::Skip, |_, c| {
+        history = true;
+        let ticket = c
+            .conversation_id
+            .as_deref()
+            .and_then(|k| tickets.get_mut(k));
+        let at = c.at.as_ref().and_then(Time::unix);
+        if let (Some(t), Some(field), Some(at)) = (ticket, c.field, at) {
+            t.apply(&Change {
+                field,
+                from: c.from,
+                to: c.to,
+                at,
+            });
+        }
+        Ok(())
+    })?;
     let facts: Vec<TicketFacts> = tickets.into_values().collect();
     Ok(compute(
         connection,
         &facts,
         &customers,
         history,
-        unattributed.first().map_or(0, |n| *n as usize),
+        unattributed,
     ))
 }
 
@@ -438,12 +397,22 @@ pub fn cells(signals: &Signals) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
+/// What the signals table advises people to do, in the words of the
+/// program that shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct Advice<'a> {
+    /// What to do when no customer is matched: follows `no matched
+    /// customers: `.
+    pub no_customers: &'a str,
+    /// Where to see why tickets have no customer: follows `N tickets are
+    /// not attributed to a customer; `.
+    pub unattributed: &'a str,
+}
+
 /// The signals as a table, with notes on what they cover.
-pub fn table(signals: &Signals) -> String {
+pub fn table(signals: &Signals, advice: &Advice<'_>) -> String {
     if signals.customers.is_empty() {
-        return "no matched customers: import the customer list (`customers import FILE`) \
-                and check `customers match --config FILE`\n"
-            .into();
+        return format!("no matched customers: {}\n", advice.no_customers);
     }
     let (header, rows) = cells(signals);
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -464,8 +433,8 @@ pub fn table(signals: &Signals) -> String {
     }
     if signals.unattributed > 0 {
         out.push_str(&format!(
-            "{} tickets are not attributed to a customer; `customers match --config FILE` shows why\n",
-            signals.unattributed
+            "{} tickets are not attributed to a customer; {}\n",
+            signals.unattributed, advice.unattributed
         ));
     }
     out

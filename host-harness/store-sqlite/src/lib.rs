@@ -3,11 +3,13 @@
 //! runtime's storage traits ([`Database`] is a
 //! [`connector_runtime::storage::KeyValueStore`] and a
 //! [`connector_runtime::storage::TokenStore`]) and the sync engine's
-//! [`connector_sync::Sink`] ([`RecordStore`]). The schema and its version
-//! (`PRAGMA user_version`) live in [`db`].
+//! [`connector_sync::Sink`] ([`RecordStore`]), and the integration
+//! platform's [`connector_platform::PlatformStore`] ([`Database`] too). The
+//! schema and its version (`PRAGMA user_version`) live in [`db`].
 
 pub mod db;
 mod kv;
+mod platform;
 pub mod records;
 
 pub use db::Database;

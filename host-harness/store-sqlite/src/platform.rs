@@ -1,0 +1,403 @@
+//! The integration platform's storage ([`PlatformStore`]) in the database:
+//! records read by kind from `records`, and the platform's own tables
+//! (`customers`, `customer_domains`, `customer_overrides`,
+//! `customer_matches`, `customer_people`, `customer_conversations`; see
+//! [`crate::db`]). The platform computes; this only reads and writes rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{params, Transaction};
+
+use connector_platform::customers::normalize_name;
+use connector_platform::model::{
+    Customer, Decision, Link, MatchResults, Method, OrgMatch, Outcome, OverrideRule, Status, Via,
+};
+use connector_platform::{PlatformStore, StoredRecord, Tombstones};
+use connector_runtime::ConnectorError;
+
+use crate::db::{host_error, Database};
+
+/// The tables of a connection's matching results.
+const RESULTS: [&str; 3] = [
+    "customer_matches",
+    "customer_people",
+    "customer_conversations",
+];
+
+/// Run a query and collect its rows.
+fn query<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, ConnectorError> {
+    let mut stmt = conn.prepare(sql).map_err(host_error)?;
+    let rows = stmt
+        .query_map(params, map)
+        .and_then(|rows| rows.collect::<Result<Vec<T>, _>>());
+    rows.map_err(host_error)
+}
+
+/// Delete a connection's rows from `tables`; returns rows removed per table.
+fn clear(
+    tx: &Transaction<'_>,
+    tables: &[&'static str],
+    connection: &str,
+) -> Result<Vec<(&'static str, usize)>, ConnectorError> {
+    tables
+        .iter()
+        .map(|table| {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE connection = ?1"),
+                [connection],
+            )
+            .map(|n| (*table, n))
+            .map_err(host_error)
+        })
+        .collect()
+}
+
+/// A stored value that is none of the names the platform writes.
+fn unknown(table: &str, value: &str) -> ConnectorError {
+    ConnectorError::Host(format!(
+        "{table} holds `{value}`, which this connector-host does not know; \
+         match the connection again"
+    ))
+}
+
+/// A text column of a row, borrowed.
+fn text<'a>(row: &'a rusqlite::Row<'_>, index: usize) -> Result<&'a str, ConnectorError> {
+    row.get_ref(index)
+        .and_then(|value| value.as_str().map_err(rusqlite::Error::from))
+        .map_err(host_error)
+}
+
+/// Read a `via` column.
+fn via(table: &str, name: &str) -> Result<Via, ConnectorError> {
+    Via::from_name(name).ok_or_else(|| unknown(table, name))
+}
+
+impl PlatformStore for Database {
+    fn visit_records(
+        &self,
+        connection: &str,
+        kind: &str,
+        tombstones: Tombstones,
+        visit: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), ConnectorError>,
+    ) -> Result<(), ConnectorError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(match tombstones {
+                Tombstones::Skip => {
+                    "SELECT key, data FROM records
+                     WHERE connection = ?1 AND kind = ?2 AND deleted = 0 ORDER BY id"
+                }
+                Tombstones::Include => {
+                    "SELECT key, data FROM records
+                     WHERE connection = ?1 AND kind = ?2 ORDER BY id"
+                }
+            })
+            .map_err(host_error)?;
+        let mut rows = stmt.query([connection, kind]).map_err(host_error)?;
+        while let Some(row) = rows.next().map_err(host_error)? {
+            visit(StoredRecord {
+                key: text(row, 0)?,
+                data: text(row, 1)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn customers(&self) -> Result<Vec<Customer>, ConnectorError> {
+        let rows = query(
+            &self.lock(),
+            "SELECT c.id, c.name, d.domain FROM customers c
+             LEFT JOIN customer_domains d ON d.customer_id = c.id
+             ORDER BY c.id, d.domain",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            },
+        )?;
+        let mut customers: Vec<Customer> = Vec::new();
+        for (id, name, domain) in rows {
+            if customers.last().is_none_or(|c| c.id != id) {
+                customers.push(Customer {
+                    id,
+                    name,
+                    domains: Vec::new(),
+                });
+            }
+            if let (Some(domain), Some(last)) = (domain, customers.last_mut()) {
+                last.domains.push(domain);
+            }
+        }
+        Ok(customers)
+    }
+
+    fn replace_customers(&self, customers: &[Customer]) -> Result<(), ConnectorError> {
+        let before: BTreeMap<String, Customer> = PlatformStore::customers(self)?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(host_error)?;
+        let ids: BTreeSet<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+        for old in before.keys().filter(|id| !ids.contains(id.as_str())) {
+            tx.execute("DELETE FROM customers WHERE id = ?1", [old])
+                .map_err(host_error)?;
+        }
+        for customer in customers {
+            if before.get(&customer.id) == Some(customer) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO customers (id, name, normalized_name, imported_at)
+                 VALUES (?1, ?2, ?3, unixepoch())
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                    normalized_name = excluded.normalized_name, imported_at = excluded.imported_at",
+                params![customer.id, customer.name, normalize_name(&customer.name)],
+            )
+            .map_err(host_error)?;
+            tx.execute(
+                "DELETE FROM customer_domains WHERE customer_id = ?1",
+                [&customer.id],
+            )
+            .map_err(host_error)?;
+            for domain in &customer.domains {
+                tx.execute(
+                    "INSERT INTO customer_domains (customer_id, domain) VALUES (?1, ?2)",
+                    params![customer.id, domain],
+                )
+                .map_err(host_error)?;
+            }
+        }
+        tx.commit().map_err(host_error)
+    }
+
+    fn overrides(&self, connection: &str) -> Result<Vec<OverrideRule>, ConnectorError> {
+        query(
+            &self.lock(),
+            "SELECT org_key, action, customer_id FROM customer_overrides WHERE connection = ?1",
+            [connection],
+            |row| {
+                Ok(OverrideRule {
+                    org_key: row.get(0)?,
+                    action: row.get(1)?,
+                    customer_id: row.get(2)?,
+                })
+            },
+        )
+    }
+
+    fn replace_overrides(
+        &self,
+        connection: &str,
+        rules: &[OverrideRule],
+    ) -> Result<(), ConnectorError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(host_error)?;
+        clear(&tx, &["customer_overrides"], connection)?;
+        for rule in rules {
+            tx.execute(
+                "INSERT INTO customer_overrides (connection, org_key, action, customer_id)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![connection, rule.org_key, rule.action, rule.customer_id],
+            )
+            .map_err(host_error)?;
+        }
+        tx.commit().map_err(host_error)
+    }
+
+    fn matching_results(&self, connection: &str) -> Result<MatchResults, ConnectorError> {
+        let conn = self.lock();
+        let orgs = query(
+            &conn,
+            "SELECT org_key, org_name, status, customer_id, method, reason
+             FROM customer_matches WHERE connection = ?1 ORDER BY org_key",
+            [connection],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            },
+        )?;
+        let mut organizations = Vec::with_capacity(orgs.len());
+        for (org_key, org_name, status, customer_id, method, reason) in orgs {
+            let parsed_method = match &method {
+                Some(name) => Some(
+                    Method::from_name(name)
+                        .ok_or_else(|| unknown("customer_matches.method", name))?,
+                ),
+                None => None,
+            };
+            let outcome = Status::from_name(&status)
+                .and_then(|s| Outcome::from_parts(s, customer_id, parsed_method))
+                .ok_or_else(|| unknown("customer_matches.status", &status))?;
+            organizations.push(OrgMatch {
+                org_key,
+                org_name,
+                decision: Decision { outcome, reason },
+            });
+        }
+        let links = |table: &'static str, key: &str| -> Result<Vec<Link>, ConnectorError> {
+            let rows = query(
+                &conn,
+                &format!(
+                    "SELECT {key}, customer_id, via FROM {table} WHERE connection = ?1 ORDER BY {key}"
+                ),
+                [connection],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?)),
+            )?;
+            rows.into_iter()
+                .map(|(key, customer_id, name)| {
+                    Ok(Link {
+                        key,
+                        customer_id,
+                        via: via(table, &name)?,
+                    })
+                })
+                .collect()
+        };
+        Ok(MatchResults {
+            organizations,
+            people: links("customer_people", "person_key")?,
+            conversations: links("customer_conversations", "conversation_key")?,
+        })
+    }
+
+    fn replace_matching_results(
+        &self,
+        connection: &str,
+        results: &MatchResults,
+    ) -> Result<(), ConnectorError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(host_error)?;
+        clear(&tx, &RESULTS, connection)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO customer_matches
+                     (connection, org_key, org_name, status, customer_id, method, reason, matched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, unixepoch())",
+                )
+                .map_err(host_error)?;
+            for org in &results.organizations {
+                let outcome = &org.decision.outcome;
+                insert
+                    .execute(params![
+                        connection,
+                        org.org_key,
+                        org.org_name,
+                        outcome.status().as_str(),
+                        outcome.customer_id(),
+                        outcome.method().map(Method::as_str),
+                        org.decision.reason,
+                    ])
+                    .map_err(host_error)?;
+            }
+            for (table, key, links) in [
+                ("customer_people", "person_key", &results.people),
+                (
+                    "customer_conversations",
+                    "conversation_key",
+                    &results.conversations,
+                ),
+            ] {
+                let mut insert = tx
+                    .prepare(&format!(
+                        "INSERT INTO {table} (connection, {key}, customer_id, via)
+                         VALUES (?1, ?2, ?3, ?4)"
+                    ))
+                    .map_err(host_error)?;
+                for link in links {
+                    insert
+                        .execute(params![
+                            connection,
+                            link.key,
+                            link.customer_id,
+                            link.via.as_str()
+                        ])
+                        .map_err(host_error)?;
+                }
+            }
+        }
+        tx.commit().map_err(host_error)
+    }
+
+    fn matched_connections(&self) -> Result<Vec<String>, ConnectorError> {
+        query(
+            &self.lock(),
+            "SELECT connection FROM customer_matches
+             UNION SELECT connection FROM customer_people
+             UNION SELECT connection FROM customer_conversations
+             ORDER BY 1",
+            [],
+            |row| row.get(0),
+        )
+    }
+
+    fn forget_connection(
+        &self,
+        connection: &str,
+    ) -> Result<Vec<(&'static str, usize)>, ConnectorError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(host_error)?;
+        let removed = clear(
+            &tx,
+            &["customer_overrides", RESULTS[0], RESULTS[1], RESULTS[2]],
+            connection,
+        )?;
+        tx.commit().map_err(host_error)?;
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use connector_platform::records::Time;
+
+    use super::*;
+
+    #[test]
+    fn record_times_read_as_sqlite_reads_them() {
+        let db = Database::in_memory().unwrap();
+        let conn = db.lock();
+        for text in [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01T10:00:00.999Z",
+            "2024-01-01T10:00:00.9999Z",
+            "2024-01-01 10:00:00+02:00",
+            "2024-01-01T10:00-05:30",
+            "2024-01-01T10:00:00 Z",
+            "2024-01-01",
+            "2024-01-01T",
+            "2024-02-30T00:00:00Z",
+            "2000-02-29T24:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "0001-01-01T00:00:00Z",
+            "2024-01-01T10:00:00+15:00",
+            "2024-01-01T10",
+            "2024-13-01",
+            "2024-1-01",
+            " 2024-01-01",
+            "2024-01-01x",
+            "soon",
+            "",
+        ] {
+            let sqlite: Option<i64> = conn
+                .query_row("SELECT unixepoch(?1)", [text], |row| row.get(0))
+                .unwrap();
+            assert_eq!(Time::Text(text.into()).unix(), sqlite, "{text:?}");
+        }
+    }
+}
