@@ -1,22 +1,19 @@
 //! `map-record`: raw Zendesk records to the platform-neutral model
 //! (`conversation`, `message`, `change`, `person`, `account`, `field`,
-//! `satisfaction`, `tag`, `brand`, `group`), one file per kind. Mapping
+//! `satisfaction`, `tag`, `brand`, `group`), in the record model's
+//! grouping: conversations, messages and changes a file each, the
+//! directory (people, accounts) and the catalog (the rest). Mapping
 //! reads typed structs that borrow from the raw record and writes the
 //! output with serde; opaque values (custom field values, user and
 //! organization fields) pass through as raw JSON slices. The output types
 //! are the shared record model's (`connector-records`).
 
-mod account;
-mod brand;
+mod catalog;
 mod change;
 mod conversation;
-mod field;
-mod group;
+mod directory;
 mod message;
-mod person;
-mod satisfaction;
 mod schema;
-mod tag;
 
 use std::borrow::Cow;
 
@@ -57,13 +54,13 @@ pub fn map_record(
             Ok(records)
         }
         StreamName::TicketCommentsBackfill => message::map(ctx, raw),
-        StreamName::Users => person::map(raw).map(|r| vec![r]),
-        StreamName::Organizations => account::map(raw).map(|r| vec![r]),
-        StreamName::TicketFields => field::map(raw).map(|r| vec![r]),
-        StreamName::SatisfactionRatings => satisfaction::map(raw).map(|r| vec![r]),
-        StreamName::Tags => tag::map(raw).map(|r| vec![r]),
-        StreamName::Brands => brand::map(raw).map(|r| vec![r]),
-        StreamName::Groups => group::map(raw).map(|r| vec![r]),
+        StreamName::Users => directory::map_person(raw).map(|r| vec![r]),
+        StreamName::Organizations => directory::map_account(raw).map(|r| vec![r]),
+        StreamName::TicketFields => catalog::map_field(raw).map(|r| vec![r]),
+        StreamName::SatisfactionRatings => catalog::map_satisfaction(raw).map(|r| vec![r]),
+        StreamName::Tags => catalog::map_tag(raw).map(|r| vec![r]),
+        StreamName::Brands => catalog::map_brand(raw).map(|r| vec![r]),
+        StreamName::Groups => catalog::map_group(raw).map(|r| vec![r]),
     }
 }
 

@@ -1,9 +1,9 @@
-//! A user becomes a `person`; a deleted user (`active: false`) is a
-//! tombstone.
+//! The account's directory: users become `person`s, organizations
+//! `account`s (as the record model's `directory` module defines them).
 
 use std::borrow::Cow;
 
-use connector_records::Person;
+use connector_records::{Account, Person};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -42,8 +42,9 @@ struct User<'a> {
     updated_at: Option<Text<'a>>,
 }
 
-/// Maps a user.
-pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
+/// A user becomes a `person`; a deleted user (`active: false`) is a
+/// tombstone.
+pub(super) fn map_person(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let user: User<'_> = parse("person", raw)?;
     let active = user.active.unwrap_or(true);
     let person = Person {
@@ -68,5 +69,50 @@ pub(super) fn map(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
         updated(&person.updated_at),
         &person,
         !active,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Organization<'a> {
+    id: u64,
+    #[serde(default, borrow)]
+    name: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    domain_names: Option<Vec<Text<'a>>>,
+    #[serde(default, borrow)]
+    tags: Option<Vec<Text<'a>>>,
+    #[serde(default, borrow)]
+    organization_fields: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    external_id: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    created_at: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    updated_at: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    deleted_at: Option<Text<'a>>,
+}
+
+/// An organization becomes an `account`; a deleted one (`deleted_at` set)
+/// is a tombstone.
+pub(super) fn map_account(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
+    let org: Organization<'_> = parse("account", raw)?;
+    let deleted = org.deleted_at.is_some();
+    let account = Account {
+        id: id_string(org.id),
+        name: opt(&org.name),
+        domains: Cow::Borrowed(org.domain_names.as_deref().unwrap_or_default()),
+        tags: Cow::Borrowed(org.tags.as_deref().unwrap_or_default()),
+        organization_fields: org.organization_fields.filter(|v| v.get() != "null"),
+        external_id: opt(&org.external_id),
+        created_at: opt(&org.created_at),
+        updated_at: opt(&org.updated_at),
+        deleted,
+    };
+    Ok(record(
+        account.id.clone(),
+        updated(&account.updated_at),
+        &account,
+        deleted,
     ))
 }
