@@ -5,7 +5,9 @@
 //! the ticket id, so a million tickets fit in memory without their comments.
 
 pub(crate) mod catalog;
+mod generate;
 mod history;
+mod mutation;
 pub(crate) mod text;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,6 +21,7 @@ use crate::rng::{hash_str, Draw};
 use crate::truth::{GroundTruth, KindTruth, Version};
 pub(crate) use catalog::*;
 pub(crate) use history::{split_audit_id, Audit, Comment, Event};
+pub use mutation::Mutation;
 
 /// Tickets soft-deleted longer ago than this are scrubbed (Zendesk: about 30 days).
 const SCRUB_AFTER: i64 = 30 * 86_400;
@@ -238,60 +241,6 @@ pub(crate) struct ExtraAudit {
     pub change: Option<(Status, Status)>,
 }
 
-/// A change to the dataset made while the simulator runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mutation {
-    /// Creates `count` new tickets (status `new`, one comment each).
-    CreateTickets {
-        /// How many tickets to create.
-        count: usize,
-    },
-    /// Adds a comment to a ticket: a public reply, or an internal note when `public` is false.
-    AddComment {
-        /// The ticket.
-        ticket_id: u64,
-        /// Public reply (true) or internal note (false).
-        public: bool,
-    },
-    /// Changes a ticket's status (`open`, `pending`, `hold`, `solved`, `closed`).
-    SetStatus {
-        /// The ticket.
-        ticket_id: u64,
-        /// The new status, spelled as in the API.
-        status: String,
-    },
-    /// Soft-deletes tickets: they stay in the ticket export with status `deleted`.
-    DeleteTickets {
-        /// The tickets.
-        ticket_ids: Vec<u64>,
-    },
-    /// A system update: bumps `generated_timestamp` but not `updated_at`, and adds no event.
-    TouchTickets {
-        /// The tickets.
-        ticket_ids: Vec<u64>,
-    },
-    /// Creates `count` end users.
-    CreateUsers {
-        /// How many users.
-        count: usize,
-    },
-    /// Edits a user (its notes), which bumps `updated_at`.
-    UpdateUser {
-        /// The user.
-        user_id: u64,
-    },
-    /// Deletes a user: it stays in the user export with `active: false`.
-    DeleteUser {
-        /// The user.
-        user_id: u64,
-    },
-    /// Edits an organization (its notes), which bumps `updated_at`.
-    UpdateOrganization {
-        /// The organization.
-        organization_id: u64,
-    },
-}
-
 /// Tags with the number of live tickets carrying them, most used first.
 pub(crate) type TagCounts = Arc<Vec<(String, u64)>>;
 
@@ -324,101 +273,6 @@ pub(crate) struct Account {
 }
 
 impl Account {
-    /// Generates the account `name` of the dataset described by `config`, as of `origin`.
-    pub(crate) fn generate(name: &str, config: &SimConfig, origin: i64) -> Account {
-        let seed = config.seed ^ hash_str(name);
-        let history = i64::from(config.history_days.max(1)) * 86_400;
-        let brands = catalog::brands(seed, name, origin, history);
-        let groups = catalog::groups(origin, history);
-        let fields = catalog::ticket_fields(origin, history);
-        let orgs = generate_orgs(seed, config.organizations, origin, history, &groups);
-        let (users, light_agent, end_users) =
-            generate_users(seed, name, config.users, origin, history, &orgs, &groups);
-        let mut account = Account {
-            name: name.to_string(),
-            seed,
-            origin,
-            brands,
-            groups,
-            fields,
-            orgs,
-            users,
-            light_agent,
-            end_users,
-            comments_per_ticket: config.comments_per_ticket,
-            initial_tickets: config.tickets,
-            tickets: Vec::with_capacity(config.tickets),
-            by_generated: BTreeSet::new(),
-            users_by_updated: BTreeSet::new(),
-            orgs_by_updated: BTreeSet::new(),
-            extras: HashMap::new(),
-            generated_events: OnceLock::new(),
-            extra_events: BTreeSet::new(),
-            tag_counts: Mutex::new(None),
-        };
-        for id in 1..=config.tickets as u64 {
-            let state = account.generate_ticket(id, history);
-            account.by_generated.insert((state.generated_ts, id));
-            account.tickets.push(state);
-        }
-        account.users_by_updated = account.users.iter().map(|u| (u.updated_at, u.id)).collect();
-        account.orgs_by_updated = account.orgs.iter().map(|o| (o.updated_at, o.id)).collect();
-        account
-    }
-
-    fn generate_ticket(&self, id: u64, history: i64) -> TicketState {
-        let mut d = Draw::new(self.seed, D_TICKET, id);
-        let start = self.origin - history;
-        let latest = self.origin - QUIET_TAIL;
-        let spacing = (latest - start) as f64 / self.initial_tickets.max(1) as f64;
-        let created =
-            (start + ((id - 1) as f64 * spacing) as i64 + d.below(spacing.max(1.0) as u64) as i64)
-                .min(latest);
-        let base_status = d.weighted(&[
-            (Status::New, 5),
-            (Status::Open, 18),
-            (Status::Pending, 10),
-            (Status::Hold, 4),
-            (Status::Solved, 25),
-            (Status::Closed, 35),
-            (Status::Deleted, 3),
-        ]);
-        let mut audits = match self.comments_per_ticket {
-            0 => 1,
-            avg => 1 + d.below(2 * avg as u64 - 1),
-        };
-        if base_status == Status::Deleted {
-            audits = audits.max(2);
-        }
-        let max_span = if base_status == Status::New {
-            86_400
-        } else {
-            14 * 86_400
-        }
-        .min(latest - created)
-        .max(0);
-        let span = d.below(max_span as u64 + 1) as i64;
-        let updated = created + span;
-        let bulk = self.origin - 36 * 3_600;
-        let mut generated = updated;
-        if d.chance(0.1) {
-            generated = (updated + d.below(2 * 86_400) as i64).min(latest);
-        }
-        if d.chance(0.04) && bulk > updated && bulk <= latest {
-            generated = bulk;
-        }
-        TicketState {
-            created_at: created,
-            base_span: span as u32,
-            updated_at: updated,
-            generated_ts: generated,
-            status: base_status,
-            base_status,
-            base_audits: audits.min(MAX_AUDITS) as u16,
-            extra_audits: 0,
-        }
-    }
-
     /// Number of tickets (ids are `1..=ticket_count()`).
     pub(crate) fn ticket_count(&self) -> u64 {
         self.tickets.len() as u64
@@ -510,7 +364,7 @@ impl Account {
         tags.sort();
         tags.dedup();
         let rating = if matches!(base, Status::Solved | Status::Closed) {
-            rating(&mut d)
+            generate::rating(&mut d)
         } else {
             None
         };
@@ -640,176 +494,6 @@ impl Account {
         }
     }
 
-    /// Applies a mutation at simulated time `now`; returns the ids it created or changed.
-    pub(crate) fn apply(&mut self, m: Mutation, now: i64) -> anyhow::Result<Vec<u64>> {
-        *self.tag_counts.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
-        match m {
-            Mutation::CreateTickets { count } => {
-                Ok((0..count).map(|_| self.create_ticket(now)).collect())
-            }
-            Mutation::AddComment { ticket_id, public } => {
-                let author = {
-                    let t = self.live_ticket(ticket_id)?;
-                    let facts = self.facts(ticket_id, t.base_status);
-                    if public {
-                        facts.requester
-                    } else {
-                        facts.assignee.unwrap_or(0)
-                    }
-                };
-                self.add_audit(ticket_id, now, author, Some(public), None)?;
-                Ok(vec![ticket_id])
-            }
-            Mutation::SetStatus { ticket_id, status } => {
-                let to = Status::parse(&status)
-                    .filter(|s| !matches!(s, Status::New | Status::Deleted))
-                    .with_context(|| format!("cannot set status {status:?}"))?;
-                let from = self.live_ticket(ticket_id)?.status;
-                self.add_audit(ticket_id, now, 0, None, Some((from, to)))?;
-                Ok(vec![ticket_id])
-            }
-            Mutation::DeleteTickets { ticket_ids } => {
-                for &id in &ticket_ids {
-                    let from = self.live_ticket(id)?.status;
-                    self.add_audit(id, now, 0, None, Some((from, Status::Deleted)))?;
-                }
-                Ok(ticket_ids)
-            }
-            Mutation::TouchTickets { ticket_ids } => {
-                for &id in &ticket_ids {
-                    self.ticket(id).with_context(|| format!("no ticket {id}"))?;
-                    self.set_generated(id, now);
-                }
-                Ok(ticket_ids)
-            }
-            Mutation::CreateUsers { count } => {
-                Ok((0..count).map(|_| self.create_user(now)).collect())
-            }
-            Mutation::UpdateUser { user_id } => {
-                self.edit_user(user_id, now, |u| u.notes = format!("Edited at {now}"))?;
-                Ok(vec![user_id])
-            }
-            Mutation::DeleteUser { user_id } => {
-                self.edit_user(user_id, now, |u| u.active = false)?;
-                Ok(vec![user_id])
-            }
-            Mutation::UpdateOrganization { organization_id } => {
-                let org = organization_id
-                    .checked_sub(ORG_BASE + 1)
-                    .and_then(|i| self.orgs.get_mut(i as usize))
-                    .with_context(|| format!("no organization {organization_id}"))?;
-                self.orgs_by_updated.remove(&(org.updated_at, org.id));
-                org.updated_at = now;
-                org.notes = format!("Edited at {now}");
-                self.orgs_by_updated.insert((now, organization_id));
-                Ok(vec![organization_id])
-            }
-        }
-    }
-
-    fn live_ticket(&self, id: u64) -> anyhow::Result<&TicketState> {
-        let t = self.ticket(id).with_context(|| format!("no ticket {id}"))?;
-        if t.status == Status::Deleted {
-            bail!("ticket {id} is deleted");
-        }
-        Ok(t)
-    }
-
-    fn create_ticket(&mut self, now: i64) -> u64 {
-        let id = self.ticket_count() + 1;
-        self.tickets.push(TicketState {
-            created_at: now,
-            base_span: 0,
-            updated_at: now,
-            generated_ts: now,
-            status: Status::New,
-            base_status: Status::New,
-            base_audits: 1,
-            extra_audits: 0,
-        });
-        self.by_generated.insert((now, id));
-        self.extra_events.insert((now, history::audit_id(id, 0)));
-        id
-    }
-
-    fn add_audit(
-        &mut self,
-        id: u64,
-        now: i64,
-        author: usize,
-        comment: Option<bool>,
-        change: Option<(Status, Status)>,
-    ) -> anyhow::Result<()> {
-        let t = self.ticket(id).with_context(|| format!("no ticket {id}"))?;
-        let k = u64::from(t.base_audits) + u64::from(t.extra_audits);
-        if k >= MAX_AUDITS {
-            bail!("ticket {id} has too many audits");
-        }
-        self.extras.entry(id).or_default().push(ExtraAudit {
-            at: now,
-            author,
-            comment,
-            change,
-        });
-        self.extra_events.insert((now, history::audit_id(id, k)));
-        let t = &mut self.tickets[id as usize - 1];
-        t.extra_audits += 1;
-        t.updated_at = now;
-        if let Some((_, to)) = change {
-            t.status = to;
-        }
-        self.set_generated(id, now);
-        Ok(())
-    }
-
-    fn set_generated(&mut self, id: u64, now: i64) {
-        let t = &mut self.tickets[id as usize - 1];
-        self.by_generated.remove(&(t.generated_ts, id));
-        t.generated_ts = now;
-        self.by_generated.insert((now, id));
-    }
-
-    fn create_user(&mut self, now: i64) -> u64 {
-        let index = self.users.len();
-        let mut d = Draw::new(self.seed, D_USER, index as u64);
-        let name = text::person(&mut d);
-        let user = User {
-            id: USER_BASE + index as u64,
-            email: format!("user{index}@customers.example"),
-            name,
-            role: Role::EndUser,
-            light_agent: false,
-            org_id: None,
-            created_at: now,
-            updated_at: now,
-            active: true,
-            verified: true,
-            zone: 0,
-            locale: 0,
-            tags: Vec::new(),
-            phone: None,
-            last_login_at: None,
-            default_group_id: None,
-            notes: String::new(),
-        };
-        self.users_by_updated.insert((now, user.id));
-        let id = user.id;
-        self.users.push(user);
-        id
-    }
-
-    fn edit_user(&mut self, id: u64, now: i64, edit: impl FnOnce(&mut User)) -> anyhow::Result<()> {
-        let user = id
-            .checked_sub(USER_BASE)
-            .and_then(|i| self.users.get_mut(i as usize))
-            .with_context(|| format!("no user {id}"))?;
-        self.users_by_updated.remove(&(user.updated_at, id));
-        edit(user);
-        user.updated_at = now;
-        self.users_by_updated.insert((now, id));
-        Ok(())
-    }
-
     /// The dataset a complete export should yield.
     pub(crate) fn ground_truth(&self) -> GroundTruth {
         let mut truth = GroundTruth::default();
@@ -888,146 +572,6 @@ impl KindTruth {
             self.deleted.insert(id);
         }
     }
-}
-
-fn rating(d: &mut Draw) -> Option<Rating> {
-    let score = d.weighted(&[
-        (None, 35),
-        (Some(Score::Offered), 40),
-        (Some(Score::Good), 18),
-        (Some(Score::Bad), 7),
-    ])?;
-    let (comment, reason) = match score {
-        Score::Offered => (None, None),
-        Score::Good => (
-            Some(
-                d.pick(&["Great support!", "Quick and friendly, thanks.", ""])
-                    .to_string(),
-            ),
-            Some(SATISFACTION_REASONS[0]),
-        ),
-        Score::Bad => (
-            Some(
-                d.pick(&["Still broken.", "Took far too long.", ""])
-                    .to_string(),
-            ),
-            Some(*d.pick(&SATISFACTION_REASONS[1..])),
-        ),
-    };
-    Some(Rating {
-        score,
-        comment: comment.filter(|c| !c.is_empty()),
-        reason,
-    })
-}
-
-fn generate_orgs(
-    seed: u64,
-    count: usize,
-    origin: i64,
-    history: i64,
-    groups: &[Group],
-) -> Vec<Organization> {
-    (0..count)
-        .map(|i| {
-            let mut d = Draw::new(seed, D_ORG, i as u64);
-            let (name, domain) = text::organization(&mut d, i);
-            let created = origin - history - 86_400 * 5 + d.below(history as u64) as i64;
-            let updated = (created + d.below(20 * 86_400) as i64).min(origin - QUIET_TAIL);
-            let mut domains = vec![domain.clone()];
-            if d.chance(0.3) {
-                domains.push(format!("mail.{domain}"));
-            }
-            Organization {
-                id: ORG_BASE + 1 + i as u64,
-                name,
-                domains,
-                group_id: d.chance(0.3).then(|| d.pick(groups).id),
-                tags: if d.chance(0.4) {
-                    vec!["customer".to_string()]
-                } else {
-                    Vec::new()
-                },
-                notes: String::new(),
-                tier: d.pick::<&str>(&["gold", "silver", "bronze"]),
-                created_at: created,
-                updated_at: updated,
-            }
-        })
-        .collect()
-}
-
-/// Users: the admin first, then agents, then the light agent, then end users.
-fn generate_users(
-    seed: u64,
-    account: &str,
-    count: usize,
-    origin: i64,
-    history: i64,
-    orgs: &[Organization],
-    groups: &[Group],
-) -> (Vec<User>, usize, std::ops::Range<usize>) {
-    let count = count.max(4);
-    let agents = (count / 25).clamp(2, 50);
-    let light_agent = 1 + agents;
-    let users = (0..count)
-        .map(|i| {
-            let mut d = Draw::new(seed, D_USER, i as u64);
-            let name = text::person(&mut d);
-            let staff = i <= light_agent;
-            let role = match i {
-                0 => Role::Admin,
-                _ if staff => Role::Agent,
-                _ => Role::EndUser,
-            };
-            let org = (!staff && !orgs.is_empty() && d.chance(0.8)).then(|| d.pick(orgs));
-            let local = name
-                .to_ascii_lowercase()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
-                .collect::<String>()
-                .replace(' ', ".");
-            let email = match (i, org) {
-                (0, _) => format!("admin@{account}.example"),
-                (_, _) if i == light_agent => format!("light.agent@{account}.example"),
-                (_, _) if staff => format!("agent{i}@{account}.example"),
-                (_, Some(o)) => format!("{local}.{i}@{}", o.domains[0]),
-                (_, None) => format!("{local}.{i}@customers.example"),
-            };
-            let created = if staff {
-                origin - history - 86_400 * 15 + i as i64 * 600
-            } else {
-                origin - history + d.below(history as u64 / 2) as i64
-            };
-            let updated = (created + d.below(30 * 86_400) as i64).min(origin - QUIET_TAIL);
-            User {
-                id: USER_BASE + i as u64,
-                name,
-                email,
-                role,
-                light_agent: i == light_agent,
-                org_id: org.map(|o| o.id),
-                created_at: created,
-                updated_at: updated,
-                active: staff || d.chance(0.97),
-                verified: staff || d.chance(0.8),
-                zone: d.below(TIME_ZONES.len() as u64) as usize,
-                locale: d.below(LOCALES.len() as u64) as usize,
-                tags: if d.chance(0.2) {
-                    vec!["newsletter".to_string()]
-                } else {
-                    Vec::new()
-                },
-                phone: d
-                    .chance(0.3)
-                    .then(|| format!("+1-555-{:04}", d.below(10_000))),
-                last_login_at: staff.then_some(updated),
-                default_group_id: (staff && i != light_agent).then(|| groups[i % groups.len()].id),
-                notes: String::new(),
-            }
-        })
-        .collect();
-    (users, light_agent, light_agent + 1..count)
 }
 
 /// Merges two ascending iterators.

@@ -7,6 +7,7 @@ mod exports;
 mod faults;
 mod fidelity;
 mod limits;
+mod lists;
 mod shapes;
 
 use client::Client;

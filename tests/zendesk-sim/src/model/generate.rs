@@ -1,0 +1,242 @@
+//! Generating an account: its directory (organizations, users) and each
+//! ticket's stored numbers, drawn deterministically from the seed.
+
+use super::*;
+
+impl Account {
+    /// Generates the account `name` of the dataset described by `config`, as of `origin`.
+    pub(crate) fn generate(name: &str, config: &SimConfig, origin: i64) -> Account {
+        let seed = config.seed ^ hash_str(name);
+        let history = i64::from(config.history_days.max(1)) * 86_400;
+        let brands = catalog::brands(seed, name, origin, history);
+        let groups = catalog::groups(origin, history);
+        let fields = catalog::ticket_fields(origin, history);
+        let orgs = generate_orgs(seed, config.organizations, origin, history, &groups);
+        let (users, light_agent, end_users) =
+            generate_users(seed, name, config.users, origin, history, &orgs, &groups);
+        let mut account = Account {
+            name: name.to_string(),
+            seed,
+            origin,
+            brands,
+            groups,
+            fields,
+            orgs,
+            users,
+            light_agent,
+            end_users,
+            comments_per_ticket: config.comments_per_ticket,
+            initial_tickets: config.tickets,
+            tickets: Vec::with_capacity(config.tickets),
+            by_generated: BTreeSet::new(),
+            users_by_updated: BTreeSet::new(),
+            orgs_by_updated: BTreeSet::new(),
+            extras: HashMap::new(),
+            generated_events: OnceLock::new(),
+            extra_events: BTreeSet::new(),
+            tag_counts: Mutex::new(None),
+        };
+        for id in 1..=config.tickets as u64 {
+            let state = account.generate_ticket(id, history);
+            account.by_generated.insert((state.generated_ts, id));
+            account.tickets.push(state);
+        }
+        account.users_by_updated = account.users.iter().map(|u| (u.updated_at, u.id)).collect();
+        account.orgs_by_updated = account.orgs.iter().map(|o| (o.updated_at, o.id)).collect();
+        account
+    }
+
+    fn generate_ticket(&self, id: u64, history: i64) -> TicketState {
+        let mut d = Draw::new(self.seed, D_TICKET, id);
+        let start = self.origin - history;
+        let latest = self.origin - QUIET_TAIL;
+        let spacing = (latest - start) as f64 / self.initial_tickets.max(1) as f64;
+        let created =
+            (start + ((id - 1) as f64 * spacing) as i64 + d.below(spacing.max(1.0) as u64) as i64)
+                .min(latest);
+        let base_status = d.weighted(&[
+            (Status::New, 5),
+            (Status::Open, 18),
+            (Status::Pending, 10),
+            (Status::Hold, 4),
+            (Status::Solved, 25),
+            (Status::Closed, 35),
+            (Status::Deleted, 3),
+        ]);
+        let mut audits = match self.comments_per_ticket {
+            0 => 1,
+            avg => 1 + d.below(2 * avg as u64 - 1),
+        };
+        if base_status == Status::Deleted {
+            audits = audits.max(2);
+        }
+        let max_span = if base_status == Status::New {
+            86_400
+        } else {
+            14 * 86_400
+        }
+        .min(latest - created)
+        .max(0);
+        let span = d.below(max_span as u64 + 1) as i64;
+        let updated = created + span;
+        let bulk = self.origin - 36 * 3_600;
+        let mut generated = updated;
+        if d.chance(0.1) {
+            generated = (updated + d.below(2 * 86_400) as i64).min(latest);
+        }
+        if d.chance(0.04) && bulk > updated && bulk <= latest {
+            generated = bulk;
+        }
+        TicketState {
+            created_at: created,
+            base_span: span as u32,
+            updated_at: updated,
+            generated_ts: generated,
+            status: base_status,
+            base_status,
+            base_audits: audits.min(MAX_AUDITS) as u16,
+            extra_audits: 0,
+        }
+    }
+}
+
+/// A satisfaction rating a solved ticket may have.
+pub(super) fn rating(d: &mut Draw) -> Option<Rating> {
+    let score = d.weighted(&[
+        (None, 35),
+        (Some(Score::Offered), 40),
+        (Some(Score::Good), 18),
+        (Some(Score::Bad), 7),
+    ])?;
+    let (comment, reason) = match score {
+        Score::Offered => (None, None),
+        Score::Good => (
+            Some(
+                d.pick(&["Great support!", "Quick and friendly, thanks.", ""])
+                    .to_string(),
+            ),
+            Some(SATISFACTION_REASONS[0]),
+        ),
+        Score::Bad => (
+            Some(
+                d.pick(&["Still broken.", "Took far too long.", ""])
+                    .to_string(),
+            ),
+            Some(*d.pick(&SATISFACTION_REASONS[1..])),
+        ),
+    };
+    Some(Rating {
+        score,
+        comment: comment.filter(|c| !c.is_empty()),
+        reason,
+    })
+}
+
+fn generate_orgs(
+    seed: u64,
+    count: usize,
+    origin: i64,
+    history: i64,
+    groups: &[Group],
+) -> Vec<Organization> {
+    (0..count)
+        .map(|i| {
+            let mut d = Draw::new(seed, D_ORG, i as u64);
+            let (name, domain) = text::organization(&mut d, i);
+            let created = origin - history - 86_400 * 5 + d.below(history as u64) as i64;
+            let updated = (created + d.below(20 * 86_400) as i64).min(origin - QUIET_TAIL);
+            let mut domains = vec![domain.clone()];
+            if d.chance(0.3) {
+                domains.push(format!("mail.{domain}"));
+            }
+            Organization {
+                id: ORG_BASE + 1 + i as u64,
+                name,
+                domains,
+                group_id: d.chance(0.3).then(|| d.pick(groups).id),
+                tags: if d.chance(0.4) {
+                    vec!["customer".to_string()]
+                } else {
+                    Vec::new()
+                },
+                notes: String::new(),
+                tier: d.pick::<&str>(&["gold", "silver", "bronze"]),
+                created_at: created,
+                updated_at: updated,
+            }
+        })
+        .collect()
+}
+
+/// Users: the admin first, then agents, then the light agent, then end users.
+fn generate_users(
+    seed: u64,
+    account: &str,
+    count: usize,
+    origin: i64,
+    history: i64,
+    orgs: &[Organization],
+    groups: &[Group],
+) -> (Vec<User>, usize, std::ops::Range<usize>) {
+    let count = count.max(4);
+    let agents = (count / 25).clamp(2, 50);
+    let light_agent = 1 + agents;
+    let users = (0..count)
+        .map(|i| {
+            let mut d = Draw::new(seed, D_USER, i as u64);
+            let name = text::person(&mut d);
+            let staff = i <= light_agent;
+            let role = match i {
+                0 => Role::Admin,
+                _ if staff => Role::Agent,
+                _ => Role::EndUser,
+            };
+            let org = (!staff && !orgs.is_empty() && d.chance(0.8)).then(|| d.pick(orgs));
+            let local = name
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+                .collect::<String>()
+                .replace(' ', ".");
+            let email = match (i, org) {
+                (0, _) => format!("admin@{account}.example"),
+                (_, _) if i == light_agent => format!("light.agent@{account}.example"),
+                (_, _) if staff => format!("agent{i}@{account}.example"),
+                (_, Some(o)) => format!("{local}.{i}@{}", o.domains[0]),
+                (_, None) => format!("{local}.{i}@customers.example"),
+            };
+            let created = if staff {
+                origin - history - 86_400 * 15 + i as i64 * 600
+            } else {
+                origin - history + d.below(history as u64 / 2) as i64
+            };
+            let updated = (created + d.below(30 * 86_400) as i64).min(origin - QUIET_TAIL);
+            User {
+                id: USER_BASE + i as u64,
+                name,
+                email,
+                role,
+                light_agent: i == light_agent,
+                org_id: org.map(|o| o.id),
+                created_at: created,
+                updated_at: updated,
+                active: staff || d.chance(0.97),
+                verified: staff || d.chance(0.8),
+                zone: d.below(TIME_ZONES.len() as u64) as usize,
+                locale: d.below(LOCALES.len() as u64) as usize,
+                tags: if d.chance(0.2) {
+                    vec!["newsletter".to_string()]
+                } else {
+                    Vec::new()
+                },
+                phone: d
+                    .chance(0.3)
+                    .then(|| format!("+1-555-{:04}", d.below(10_000))),
+                last_login_at: staff.then_some(updated),
+                default_group_id: (staff && i != light_agent).then(|| groups[i % groups.len()].id),
+                notes: String::new(),
+            }
+        })
+        .collect();
+    (users, light_agent, light_agent + 1..count)
+}
