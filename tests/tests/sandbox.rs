@@ -196,7 +196,7 @@ async fn one_host_serves_both_contract_versions_side_by_side() {
     let hostile = setup.runtime.load_file(Path::new(HOSTILE)).unwrap();
     let zendesk = setup
         .runtime
-        .load(connector_host::cli::builtin_zendesk())
+        .load(connector_host::context::builtin_zendesk())
         .unwrap();
     assert_eq!(hostile.version, ContractVersion::V0_1);
     assert_eq!(feed.version, ContractVersion::V0_3);

@@ -5,7 +5,7 @@
 use connector_records::{Brand, Field, FieldOption, Group, Satisfaction, Tag};
 use serde::Deserialize;
 
-use super::{id_string, opt, opt_id, parse, record, updated};
+use super::input::{id_string, opt, opt_id, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{id_string, opt, opt_id, parse, record};
+use super::input::{id_string, opt, opt_id, parse, record};
 use crate::text::Text;
 use crate::time;
 use crate::types::{ConnectorError, NormalizedRecord};

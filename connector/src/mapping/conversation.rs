@@ -11,7 +11,7 @@ use connector_records::{Conversation, CustomFields, FieldValue, Rating, Ref};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{id_string, opt, opt_id, parse, record, MapContext, Via};
+use super::input::{id_string, opt, opt_id, parse, record, MapContext, Via};
 use crate::state::catalog::{Catalog, FieldDef, Named};
 use crate::text::Text;
 use crate::time;

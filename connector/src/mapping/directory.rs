@@ -7,7 +7,7 @@ use connector_records::{Account, Person};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{id_string, opt, opt_id, parse, record, updated};
+use super::input::{id_string, opt, opt_id, parse, record, updated};
 use crate::text::Text;
 use crate::types::{ConnectorError, NormalizedRecord};
 

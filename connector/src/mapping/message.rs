@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use connector_records::{Attachment, Chat, Message, Visibility};
 use serde::Deserialize;
 
-use super::{id_string, opt, opt_id, parse, record, MapContext, Via};
+use super::input::{id_string, opt, opt_id, parse, record, MapContext, Via};
 use crate::chat::{self, ChatLine, LineKind};
 use crate::state::catalog::Role;
 use crate::text::Text;

@@ -16,6 +16,7 @@ mod lists;
 mod probe;
 pub mod progress;
 mod ratings;
+mod schema;
 mod search;
 mod tickets;
 
@@ -106,7 +107,7 @@ impl StreamName {
     /// kinds publishes one schema per kind under `$defs` (keyed by kind),
     /// with their common members at the top.
     pub fn json_schema(self) -> Cow<'static, str> {
-        crate::mapping::json_schema(self)
+        schema::json_schema(self)
     }
 
     fn description(self) -> &'static str {

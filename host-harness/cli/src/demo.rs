@@ -14,7 +14,7 @@ use connector_runtime::{ConnectionRecipe, ConnectionSettings, ConnectorError, Ho
 use connector_store_sqlite::RecordStore;
 use connector_sync::SyncOptions;
 
-use crate::cli::Context;
+use crate::context::Context;
 
 /// The demo connection's name in the database.
 pub const DEMO_CONNECTION: &str = "demo-acme";
@@ -30,7 +30,10 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
     };
     let sim = zendesk_sim::Simulator::start(sim_config)
         .await
-        .map_err(|e| ConnectorError::Host(format!("cannot start the Zendesk simulator: {e:#}")))?;
+        .map_err(|e| ConnectorError::Io {
+            what: "cannot start the Zendesk simulator".into(),
+            source: std::io::Error::other(format!("{e:#}")).into(),
+        })?;
     eprintln!(
         "Zendesk simulator: account `acme` with {tickets} tickets on https://{} (as https://acme.zendesk.com)",
         sim.https_addr()
@@ -63,7 +66,7 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
     // Every demo starts from scratch: the simulated account is new each time.
     let store = RecordStore::new(context.db.clone(), DEMO_CONNECTION);
     store.delete_connection()?;
-    let report = crate::cli::sync_once(
+    let report = crate::context::sync_once(
         &context.db,
         &recipe,
         &SyncOptions::default(),

@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod connection_file;
+pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod platform_commands;

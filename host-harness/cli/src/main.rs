@@ -49,7 +49,6 @@ fn exit_code(err: &ConnectorError) -> u8 {
         | E::Store(_)
         | E::Io { .. }
         | E::Engine { .. }
-        | E::Tls { .. }
-        | E::Host(_) => 1,
+        | E::Tls { .. } => 1,
     }
 }

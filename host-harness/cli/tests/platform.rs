@@ -268,7 +268,7 @@ async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim
     let admin = sim.admin_credentials("acme");
     let recipe = Arc::new(ConnectionRecipe {
         loaded: runtime
-            .load(connector_host::cli::builtin_zendesk())
+            .load(connector_host::context::builtin_zendesk())
             .unwrap(),
         runtime,
         client: Arc::new(
@@ -293,10 +293,14 @@ async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim
             shared: Default::default(),
         },
     });
-    let report =
-        connector_host::cli::sync_once(db, &recipe, &SyncOptions::default(), &Default::default())
-            .await
-            .unwrap();
+    let report = connector_host::context::sync_once(
+        db,
+        &recipe,
+        &SyncOptions::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(report.succeeded(), "the sync finished every stream");
     sim
 }

@@ -181,8 +181,10 @@ pub fn export(
             "organization": organization,
             "customer": customers.get(key),
         });
-        writeln!(out, "{document}")
-            .map_err(|e| ConnectorError::Host(format!("cannot write the documents: {e}")))?;
+        writeln!(out, "{document}").map_err(|e| ConnectorError::Io {
+            what: "cannot write the documents".into(),
+            source: e.into(),
+        })?;
         written += 1;
     }
     Ok(written)

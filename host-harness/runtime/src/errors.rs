@@ -41,12 +41,12 @@ impl fmt::Display for Limit {
 /// A failure of the storage behind the host (a database, the file
 /// system), with its cause kept and advice on what to do.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{what}: {source}; {advice}")]
+#[error("{what}{}; {advice}", after_colon(.source))]
 pub struct StoreError {
     what: String,
     advice: &'static str,
     #[source]
-    source: Arc<dyn std::error::Error + Send + Sync>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl StoreError {
@@ -60,9 +60,28 @@ impl StoreError {
         StoreError {
             what: what.into(),
             advice,
-            source: Arc::new(source),
+            source: Some(Arc::new(source)),
         }
     }
+
+    /// A refusal that no failure caused (a schema newer than the build, a
+    /// stored value the store does not know): `what` says what is wrong,
+    /// `advice` what to do next.
+    pub fn refused(what: impl Into<String>, advice: &'static str) -> Self {
+        StoreError {
+            what: what.into(),
+            advice,
+            source: None,
+        }
+    }
+}
+
+/// `: cause` when there is a cause.
+fn after_colon(cause: &Option<Arc<dyn std::error::Error + Send + Sync>>) -> String {
+    cause
+        .as_ref()
+        .map(|cause| format!(": {cause}"))
+        .unwrap_or_default()
 }
 
 impl PartialEq for StoreError {
@@ -210,10 +229,6 @@ pub enum ConnectorError {
         #[source]
         source: Option<AnyCause>,
     },
-    /// The host itself failed, described in words (used by the crates
-    /// built on this one).
-    #[error("host error: {0}")]
-    Host(String),
 }
 
 /// The contract's error, as a connector reports it (`connector-types`),
@@ -287,8 +302,7 @@ impl ConnectorError {
             ConnectorError::Store(_)
             | ConnectorError::Io { .. }
             | ConnectorError::Engine { .. }
-            | ConnectorError::Tls { .. }
-            | ConnectorError::Host(_) => "host",
+            | ConnectorError::Tls { .. } => "host",
         }
     }
 

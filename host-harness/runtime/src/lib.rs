@@ -24,6 +24,7 @@ pub mod errors;
 pub mod findings;
 mod generated;
 pub mod http_policy;
+mod imports;
 pub mod kv;
 pub mod logs;
 pub mod outbound;

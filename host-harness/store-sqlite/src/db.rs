@@ -178,15 +178,13 @@ impl Database {
     /// Open (or create) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, ConnectorError> {
         let conn = rusqlite::Connection::open(path).map_err(|e| {
-            ConnectorError::Host(format!(
-                "cannot open the database {}: {e}; check the path and its permissions",
-                path.display()
-            ))
+            StoreError::new(
+                format!("cannot open the database {}", path.display()),
+                "check the path and its permissions",
+                e,
+            )
         })?;
-        let mut db = Self::init(conn).map_err(|e| match e {
-            ConnectorError::Host(m) => ConnectorError::Host(format!("{}: {m}", path.display())),
-            other => other,
-        })?;
+        let mut db = Self::init(conn, &path.display().to_string())?;
         let reader = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -202,10 +200,14 @@ impl Database {
 
     /// An in-memory database, for tests and one-off commands.
     pub fn in_memory() -> Result<Self, ConnectorError> {
-        Self::init(rusqlite::Connection::open_in_memory().map_err(host_error)?)
+        Self::init(
+            rusqlite::Connection::open_in_memory().map_err(host_error)?,
+            "the in-memory database",
+        )
     }
 
-    fn init(conn: rusqlite::Connection) -> Result<Self, ConnectorError> {
+    /// Brings the schema of `conn` (the database `name`) up to date.
+    fn init(conn: rusqlite::Connection, name: &str) -> Result<Self, ConnectorError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(host_error)?;
         let version: i64 = conn
@@ -219,19 +221,25 @@ impl Database {
             )
             .map_err(host_error)?;
         if version > SCHEMA_VERSION {
-            return Err(ConnectorError::Host(format!(
-                "the database was written by a newer connector-host (schema version {version}; \
-                 this one knows up to {SCHEMA_VERSION}); upgrade connector-host, or pass --db \
-                 with another file"
-            )));
+            return Err(StoreError::refused(
+                format!(
+                    "{name} was written by a newer connector-host (schema version {version}; \
+                     this one knows up to {SCHEMA_VERSION})"
+                ),
+                "upgrade connector-host, or use another database file",
+            )
+            .into());
         }
         if version == 0 && tables > 0 && !VERSION_1_PROBES.iter().all(|q| conn.prepare(q).is_ok()) {
-            return Err(ConnectorError::Host(
-                "the database was written by an early development build of connector-host and \
-                 cannot be upgraded; move it aside (or pass --db with a new file) and sync again: \
-                 the first sync imports everything anew"
-                    .into(),
-            ));
+            return Err(StoreError::refused(
+                format!(
+                    "{name} was written by an early development build of connector-host and \
+                     cannot be upgraded"
+                ),
+                "move it aside (or use a new database file) and sync again: the first sync \
+                 imports everything anew",
+            )
+            .into());
         }
         conn.execute_batch(SCHEMA).map_err(host_error)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -13,7 +13,7 @@ use connector_platform::model::{
     Customer, Decision, Link, MatchResults, Method, OrgMatch, Outcome, OverrideRule, Status, Via,
 };
 use connector_platform::{PlatformStore, StoredRecord, Tombstones};
-use connector_runtime::ConnectorError;
+use connector_runtime::{ConnectorError, StoreError};
 
 use crate::db::{host_error, Database};
 
@@ -59,10 +59,11 @@ fn clear(
 
 /// A stored value that is none of the names the platform writes.
 fn unknown(table: &str, value: &str) -> ConnectorError {
-    ConnectorError::Host(format!(
-        "{table} holds `{value}`, which this connector-host does not know; \
-         match the connection again"
-    ))
+    StoreError::refused(
+        format!("{table} holds `{value}`, which this connector-host does not know"),
+        "match the connection again",
+    )
+    .into()
 }
 
 /// A text column of a row, borrowed.

@@ -249,8 +249,12 @@ impl RecordStore {
             let version: Option<String> = row.get(2).map_err(host_error)?;
             let deleted: bool = row.get(3).map_err(host_error)?;
             let data: String = row.get(4).map_err(host_error)?;
-            visit(&kind, &key, version.as_deref(), deleted, &data)
-                .map_err(|e| ConnectorError::Host(format!("cannot write the export: {e}")))?;
+            visit(&kind, &key, version.as_deref(), deleted, &data).map_err(|e| {
+                ConnectorError::Io {
+                    what: "cannot write the export".into(),
+                    source: e.into(),
+                }
+            })?;
             count += 1;
         }
         Ok(count)

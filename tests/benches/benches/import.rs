@@ -107,7 +107,7 @@ fn main() {
     let runtime =
         Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
     let loaded = runtime
-        .load(connector_host::cli::builtin_zendesk())
+        .load(connector_host::context::builtin_zendesk())
         .unwrap();
     let client = Arc::new(
         HttpsClient::new(NetworkOptions {

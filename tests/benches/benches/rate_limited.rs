@@ -107,7 +107,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("rate.db")).unwrap();
         let runtime = Arc::new(Runtime::new(Limits::default(), Some(dir.path().join("cache"))).unwrap());
-        let loaded = runtime.load(connector_host::cli::builtin_zendesk()).unwrap();
+        let loaded = runtime.load(connector_host::context::builtin_zendesk()).unwrap();
         let client = HttpsClient::new(NetworkOptions {
             resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{}", sim.https_addr())]).unwrap(),
             extra_ca_pem: sim.ca_cert_pem().into_bytes(),

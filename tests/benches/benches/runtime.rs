@@ -34,7 +34,7 @@ fn row(what: &str, value: String, target: &str) {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let bytes = connector_host::cli::builtin_zendesk();
+    let bytes = connector_host::context::builtin_zendesk();
     let cache = tempfile::tempdir().unwrap();
 
     println!("| figure | median | target |");

@@ -3,6 +3,8 @@
 //! ground truth (nothing missing, nothing duplicated, deletions applied),
 //! at a known API cost; OAuth tokens rotate durably; faults are retried.
 
+mod window;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -61,7 +63,7 @@ impl Env {
             runtime: self.runtime.clone(),
             loaded: self
                 .runtime
-                .load(connector_host::cli::builtin_zendesk())
+                .load(connector_host::context::builtin_zendesk())
                 .unwrap(),
             client: Arc::new(client),
             settings: ConnectionSettings {
@@ -497,181 +499,4 @@ async fn a_wrong_token_and_a_light_agent_get_actionable_errors() {
         matches!(err, connector_runtime::ConnectorError::Permission(_)),
         "{err}"
     );
-}
-
-/// A value the connector keeps in its storage, as JSON.
-fn stored(env: &Env, connection: &str, key: &str) -> Value {
-    let value: Vec<u8> = env
-        .db
-        .lock()
-        .query_row(
-            "SELECT value FROM kv WHERE connection = ?1 AND key = ?2",
-            [connection, key],
-            |r| r.get(0),
-        )
-        .unwrap();
-    serde_json::from_slice(&value).unwrap()
-}
-
-/// Messages written by more than one stream (the same key twice).
-fn duplicated_messages(env: &Env, connection: &str) -> i64 {
-    env.db
-        .lock()
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT key FROM records WHERE connection = ?1 AND kind = 'message'
-             GROUP BY key HAVING COUNT(*) > 1)",
-            [connection],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
-
-/// The comments of `tickets` in the ground truth.
-fn comments_of(truth: &zendesk_sim::GroundTruth, tickets: &BTreeSet<u64>) -> BTreeSet<u64> {
-    truth
-        .comment_tickets
-        .iter()
-        .filter(|(_, ticket)| tickets.contains(ticket))
-        .map(|(comment, _)| *comment)
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn tickets_created_before_the_window_come_with_all_their_comments() {
-    // History longer than the connector's 90 days: old unsolved tickets, and
-    // old tickets updated inside the window, are imported; their earlier
-    // comments come per ticket.
-    let env = env(SimConfig {
-        history_days: 150,
-        ..tickets(600)
-    })
-    .await;
-    let recipe = env.token_recipe("acme");
-    sync_to_the_end(&env.db, &recipe).await;
-    let truth = env.sim.ground_truth("acme");
-    let (live, deleted) = env.ids("acme", "conversation");
-    assert!(live.is_subset(&truth.tickets.live()));
-    assert!(deleted.is_subset(&truth.tickets.deleted));
-    let window = stored(&env, "acme", "first-import")["start_time"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(
-        stored(&env, "acme", "comment-split")["start"].as_u64(),
-        Some(window),
-        "no rate limits: the comments export starts at the window"
-    );
-
-    let (messages, _) = env.ids("acme", "message");
-    assert_eq!(
-        comments_of(&truth, &live),
-        &messages & &comments_of(&truth, &live),
-        "every comment of every imported ticket"
-    );
-    let imported: BTreeSet<u64> = &live | &deleted;
-    assert!(
-        messages.is_subset(&comments_of(&truth, &imported)),
-        "no comment of a ticket not imported"
-    );
-    assert_eq!(
-        duplicated_messages(&env, "acme"),
-        0,
-        "each comment once, over both comment streams"
-    );
-
-    // Tickets older than the window were imported, and the per-ticket
-    // endpoint read only those.
-    let older: Vec<u64> = live
-        .iter()
-        .copied()
-        .filter(|id| {
-            comments_of(&truth, &BTreeSet::from([*id]))
-                .iter()
-                .any(|c| (truth.comments.versions[c].updated_at as u64) < window)
-        })
-        .collect();
-    assert!(older.len() > 20, "{} older tickets", older.len());
-    let per_ticket = env.sim.request_counts()["ticket_comments"] as usize;
-    assert!(
-        per_ticket >= older.len() && per_ticket <= older.len() + 20,
-        "{per_ticket} requests for {} tickets",
-        older.len()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_first_comment_of_a_ticket_created_just_before_the_window_is_imported() {
-    // The simulator's history and the connector's window are both 90 days:
-    // ticket 1 was created minutes before the window and updated inside it.
-    let env = env(tickets(200)).await;
-    let report = run_sync(&env.db, &env.token_recipe("acme"), SyncOptions::default()).await;
-    assert_all_done(&report);
-    let (live, _) = env.ids("acme", "conversation");
-    let (messages, _) = env.ids("acme", "message");
-    assert!(live.contains(&1));
-    assert!(messages.contains(&1_000_000_001_000));
-    let truth = env.sim.ground_truth("acme");
-    assert!(comments_of(&truth, &live).is_subset(&messages));
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
-    use zendesk_sim::RateLimits;
-    // Zendesk's budgets, a simulated minute per second.
-    let env = env(SimConfig {
-        history_days: 60,
-        rate_limits: RateLimits::plan("enterprise"),
-        time_scale: 60.0,
-        ..tickets(6000)
-    })
-    .await;
-    let recipe = env.token_recipe("acme");
-    sync_to_the_end(&env.db, &recipe).await;
-
-    let truth = env.sim.ground_truth("acme");
-    let (live, deleted) = env.ids("acme", "conversation");
-    assert_eq!(live, truth.tickets.live(), "live tickets");
-    assert!(
-        deleted.is_subset(&truth.tickets.deleted),
-        "tickets deleted before the import get no tombstone from the search"
-    );
-    let counts = env.sim.request_counts();
-    assert!(counts["search_export"] >= 3, "{counts:?}");
-
-    // The comments split at a point inside the window: earlier ones came
-    // per ticket, later ones in bulk, each exactly once.
-    let window = stored(&env, "acme", "first-import")["start_time"]
-        .as_u64()
-        .unwrap();
-    let split = stored(&env, "acme", "comment-split")["start"]
-        .as_u64()
-        .unwrap();
-    let first = truth
-        .comments
-        .versions
-        .values()
-        .map(|v| v.updated_at as u64)
-        .min()
-        .unwrap();
-    assert!(split > window && split > first, "split {split}");
-    assert!(counts["ticket_comments"] > 100, "{counts:?}");
-    let (messages, _) = env.ids("acme", "message");
-    assert_eq!(
-        messages,
-        truth.comments_with_split_at(split as i64),
-        "comments"
-    );
-    assert_eq!(duplicated_messages(&env, "acme"), 0);
-
-    // Field changes, escalations among them.
-    let escalations: i64 = env
-        .db
-        .lock()
-        .query_row(
-            "SELECT COUNT(*) FROM records WHERE connection = 'acme' AND kind = 'change'
-             AND json_extract(data, '$.field') = 'priority' AND json_extract(data, '$.from') = 'normal'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(escalations > 0);
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::streams::StreamName;
+use super::StreamName;
 
 /// A record kind's generated schema.
 struct KindSchema {

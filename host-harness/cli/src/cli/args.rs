@@ -1,0 +1,199 @@
+//! The command line's flags and commands, as clap reads them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::context::GlobalOptions;
+
+/// Runs connector components in a sandbox and syncs their data into SQLite.
+#[derive(Parser, Debug)]
+#[command(name = "connector-host", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the connector's spec: config schema, auth schemes, hosts.
+    Spec(PluginArgs),
+    /// Test the connection: credentials, permissions, reach.
+    Check(ConnectionArgs),
+    /// List the streams the connection can read.
+    Discover(ConnectionArgs),
+    /// Sync the connection's streams into the database (first import, then
+    /// only changes).
+    Sync(SyncArgs),
+    /// Show each stream's cursor, last sync, record counts and last error.
+    Status(ConnectionArgs),
+    /// Write a stream's normalized records, or one document per ticket
+    /// (`--documents`), as JSON Lines.
+    Export(ExportArgs),
+    /// Run raw records (a JSON object, an array, or JSON Lines) through the
+    /// connector's mapping and print the normalized records.
+    Map(MapArgs),
+    /// Rebuild normalized records from the stored raw records (after a
+    /// connector upgrade), without calling the API.
+    Remap(ConnectionArgs),
+    /// Delete the connection's credentials, tokens, cursors, storage and records.
+    Disconnect(ConnectionArgs),
+    /// Start a local Zendesk simulator and sync it into the database; needs
+    /// no Zendesk account.
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
+    /// The platform's customer list, and the matching of the connection's
+    /// organizations, people and tickets to it.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+    /// Support signals per matched customer: weekly volume, first reply and
+    /// resolution times, satisfaction, escalations.
+    Report(ReportArgs),
+}
+
+/// The `customers` commands.
+#[derive(Subcommand, Debug)]
+pub enum CustomersCommand {
+    /// Replace the customer list (one for the whole database) with a CSV or
+    /// JSON file of `id`, `name`, `domains`, then re-match the connections
+    /// matched before.
+    Import(CustomersImportArgs),
+    /// Match the connection's organizations to customers (by domain, then
+    /// by name), propagate to people and tickets, and print each
+    /// organization's outcome with its reason.
+    Match(CustomersMatchArgs),
+}
+
+/// Arguments of `customers import`.
+#[derive(Args, Debug)]
+pub struct CustomersImportArgs {
+    /// The customer list (CSV with a header row, or JSON).
+    pub file: PathBuf,
+    /// Also match this connection now (the list itself is shared).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `customers match`.
+#[derive(Args, Debug)]
+pub struct CustomersMatchArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Replace the connection's overrides with this file (CSV or JSON of
+    /// `organization`, `action` (pin or forbid), `customer`); without it the
+    /// stored overrides apply.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+}
+
+/// Arguments of `report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Also write the signals as a self-contained HTML page with charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Arguments of `sync`.
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Only these streams (comma-separated) and what they depend on.
+    #[arg(long, value_delimiter = ',')]
+    pub streams: Vec<String>,
+    /// Keep syncing on this schedule (e.g. 15m, 1h, 1d) until interrupted.
+    #[arg(long, value_parser = crate::connection_file::parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// Items per page to ask the API for (default: the connector's).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// Share of each API budget left for the account's other integrations.
+    #[arg(long, default_value_t = 0.1)]
+    pub reserve: f64,
+    /// Streams synced at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Do not keep raw records (then `remap` cannot rebuild the data).
+    #[arg(long)]
+    pub no_raw: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The stream to export.
+    #[arg(
+        long,
+        required_unless_present = "documents",
+        conflicts_with = "documents"
+    )]
+    pub stream: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Export one document per ticket (the conversation, its properties,
+    /// requester, organization and customer) instead of a stream.
+    #[arg(long)]
+    pub documents: bool,
+    /// With --documents: put internal notes in the conversation.
+    #[arg(long, requires = "documents")]
+    pub internal_notes: bool,
+    /// With --documents: only tickets on which a customer commented.
+    #[arg(long, requires = "documents")]
+    pub only_customer_feedback: bool,
+    /// With --documents: only the N most recently updated tickets.
+    #[arg(long, requires = "documents", value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `demo`.
+#[cfg(feature = "demo")]
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Tickets in the simulated account.
+    #[arg(long, default_value_t = 2000)]
+    pub tickets: usize,
+}
+
+/// Selects a plugin without a connection.
+#[derive(Args, Debug)]
+pub struct PluginArgs {
+    /// `zendesk` for the built-in connector, or a component file.
+    #[arg(long, default_value = "zendesk")]
+    pub plugin: String,
+}
+
+/// Selects a connection.
+#[derive(Args, Debug)]
+pub struct ConnectionArgs {
+    /// The connection file (TOML).
+    #[arg(long, short)]
+    pub config: PathBuf,
+}
+
+/// Arguments of `map`.
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The stream the records come from.
+    #[arg(long)]
+    pub stream: String,
+    /// The file of raw records (default: standard input).
+    pub file: Option<PathBuf>,
+}

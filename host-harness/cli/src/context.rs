@@ -1,0 +1,193 @@
+//! What every command needs: the engine, the database and the loaded
+//! connector of one connection, and one sync of it with progress shown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use connector_runtime::http_policy::ResolveOverrides;
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::{
+    Connection, ConnectionRecipe, ConnectionSettings, ConnectorError, HostStores, Limits,
+    LoadedConnector, Runtime,
+};
+use connector_store_sqlite::{Database, RecordStore};
+use connector_sync::{SyncOptions, SyncReport};
+
+use crate::connection_file::{
+    refresh_intervals, ConnectionFile, Plugin, RefreshOverrides, Secrets,
+};
+
+/// Options shared by every command.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOptions {
+    /// The SQLite database holding records, cursors and connector storage.
+    #[arg(
+        long,
+        global = true,
+        default_value = "connector-host.db",
+        env = "CONNECTOR_HOST_DB"
+    )]
+    pub db: PathBuf,
+    /// Where compiled components are cached (default: the user's cache folder).
+    #[arg(long, global = true, env = "CONNECTOR_HOST_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+    /// Pin HOST:PORT to an address, like curl's --resolve; the address may
+    /// carry its own port (HOST:PORT:ADDR:PORT2). Repeatable.
+    #[arg(long = "resolve", global = true, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Let connectors reach loopback, private and link-local addresses.
+    #[arg(long, global = true)]
+    pub allow_private_network: bool,
+    /// Show debug logs, including the connector's own.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// The bytes of the built-in Zendesk connector component.
+#[cfg(feature = "zendesk")]
+pub fn builtin_zendesk() -> &'static [u8] {
+    include_bytes!(env!("ZENDESK_COMPONENT"))
+}
+
+/// The default compile cache folder.
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|base| base.join("connector-host"))
+}
+
+/// Everything a command needs to talk to one connection.
+pub struct Context {
+    /// The engine.
+    pub runtime: Arc<Runtime>,
+    /// The database.
+    pub db: Database,
+    /// The global options.
+    pub global: GlobalOptions,
+}
+
+impl Context {
+    /// Open the runtime and the database.
+    pub fn new(global: GlobalOptions) -> Result<Self, ConnectorError> {
+        let cache = global.cache_dir.clone().or_else(default_cache_dir);
+        Ok(Context {
+            runtime: Arc::new(Runtime::new(Limits::default(), cache)?),
+            db: Database::open(&global.db)?,
+            global,
+        })
+    }
+
+    /// The HTTPS client for a connection.
+    pub fn client(&self, allow_private_network: bool) -> Result<Arc<HttpsClient>, ConnectorError> {
+        let extra_ca_pem = match &self.global.ca_cert {
+            Some(path) => std::fs::read(path).map_err(|e| {
+                ConnectorError::config("--ca-cert", format!("cannot read {}: {e}", path.display()))
+            })?,
+            None => Vec::new(),
+        };
+        let resolve = ResolveOverrides::parse(&self.global.resolve)
+            .map_err(|e| ConnectorError::config("--resolve", e.to_string()))?;
+        Ok(Arc::new(HttpsClient::new(NetworkOptions {
+            resolve,
+            extra_ca_pem,
+            allow_private_network: allow_private_network || self.global.allow_private_network,
+            ..NetworkOptions::default()
+        })?))
+    }
+
+    /// Load a plugin's component.
+    pub fn load(&self, plugin: &Plugin) -> Result<LoadedConnector, ConnectorError> {
+        match plugin {
+            #[cfg(feature = "zendesk")]
+            Plugin::BuiltinZendesk => self.runtime.load(builtin_zendesk()),
+            #[cfg(not(feature = "zendesk"))]
+            Plugin::BuiltinZendesk => Err(ConnectorError::config(
+                "plugin",
+                "this connector-host was built without the built-in Zendesk connector; \
+                 give the path of a connector component",
+            )),
+            Plugin::File(path) => self.runtime.load_file(path),
+        }
+    }
+
+    /// How to open the connection described by a connection file; with
+    /// [`Secrets::IfAvailable`] for commands that never talk to the API.
+    pub fn recipe(
+        &self,
+        file: &Path,
+        secrets: Secrets,
+    ) -> Result<ConnectionRecipe, ConnectorError> {
+        let (parsed, path) = ConnectionFile::load(file)?;
+        let plugin = parsed.plugin(&path);
+        let loaded = self.load(&plugin)?;
+        let config = parsed.resolved_config(|var| std::env::var(var).ok(), secrets)?;
+        let settings = ConnectionSettings {
+            name: parsed.name_for(&path),
+            config,
+            auth_scheme: parsed.auth.clone(),
+            stores: HostStores::new(self.db.clone()),
+            storage_quota: StorageQuota::default(),
+            log_limits: LogLimits::default(),
+            shared: Default::default(),
+        };
+        Ok(ConnectionRecipe {
+            runtime: self.runtime.clone(),
+            loaded,
+            client: self.client(parsed.allow_private_network)?,
+            settings,
+        })
+    }
+
+    /// Open the connection described by a connection file.
+    pub async fn open(&self, file: &Path, secrets: Secrets) -> Result<Connection, ConnectorError> {
+        self.recipe(file, secrets)?.open().await
+    }
+}
+
+/// Discover, plan and run one sync of a connection, with progress shown;
+/// streams are refreshed at the connector's intervals unless `refresh`
+/// (the connection file's) says otherwise.
+pub async fn sync_once(
+    db: &Database,
+    recipe: &Arc<ConnectionRecipe>,
+    options: &SyncOptions,
+    refresh: &RefreshOverrides,
+) -> Result<SyncReport, ConnectorError> {
+    let mut first = recipe.open().await?;
+    let discovered = first.discover().await?;
+    drop(first);
+    let mut streams = connector_sync::plan(&discovered, &options.streams)?;
+    let mut options = options.clone();
+    options.refresh_every = refresh_intervals(&discovered, refresh);
+    let options = &options;
+    let store = RecordStore::new(db.clone(), &recipe.settings.name);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
+    let skipped = connector_sync::not_due(&streams, options, last_synced, now);
+    for (name, last) in &skipped {
+        eprintln!(
+            "{name}: not due (last synced {} UTC; refreshed every {}s)",
+            connector_platform::text::format_time(*last),
+            options.refresh_every[name].as_secs()
+        );
+    }
+    streams.retain(|s| !skipped.iter().any(|(name, _)| *name == s.name));
+    Ok(connector_sync::run(
+        connector_sync::connection_factory(recipe.clone()),
+        streams,
+        store,
+        options.clone(),
+        crate::progress::for_stderr(),
+    )
+    .await)
+}
