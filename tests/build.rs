@@ -22,16 +22,6 @@ fn main() {
     }
     // The Zendesk connector, for the embedding example (examples/embed.rs);
     // connector-host builds the same component into the same folder.
-    let connector = root.join("../connector");
-    let zendesk = guest_build::build(
-        &connector.join("Cargo.toml"),
-        &["zendesk-connector"],
-        &[
-            &connector.join("src"),
-            &connector.join("sdk"),
-            &connector.join("build.rs"),
-            &connector.join("Cargo.toml"),
-        ],
-    );
-    println!("cargo:rustc-env=GUEST_ZENDESK={}", zendesk[0].display());
+    let zendesk = guest_build::zendesk_connector(&root.join(".."));
+    println!("cargo:rustc-env=GUEST_ZENDESK={}", zendesk.display());
 }

@@ -8,18 +8,7 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_ZENDESK").is_none() {
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let connector = root.join("connector");
-    let files = guest_build::build(
-        &connector.join("Cargo.toml"),
-        &["zendesk-connector"],
-        &[
-            &connector.join("src"),
-            &connector.join("sdk"),
-            &connector.join("build.rs"),
-            &connector.join("Cargo.toml"),
-            &root.join("wit"),
-        ],
-    );
-    println!("cargo:rustc-env=ZENDESK_COMPONENT={}", files[0].display());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let component = guest_build::zendesk_connector(&repo);
+    println!("cargo:rustc-env=ZENDESK_COMPONENT={}", component.display());
 }

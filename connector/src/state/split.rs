@@ -102,6 +102,16 @@ pub struct Split {
     pub marked: bool,
 }
 
+impl Split {
+    /// The split at `start`, before the older tickets are marked.
+    pub fn unmarked(start: u64) -> Split {
+        Split {
+            start,
+            marked: false,
+        }
+    }
+}
+
 /// The stored split, if decided.
 pub fn stored(storage: &dyn Storage) -> Result<Option<Split>, StorageError> {
     Ok(storage

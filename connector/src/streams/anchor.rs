@@ -30,13 +30,7 @@ pub(super) fn window_start(ctx: &FetchContext<'_>) -> Result<Option<u64>, Connec
 /// at the window's start (`tickets` still marks the older tickets).
 pub(super) fn undivided(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
     if split::stored(ctx.storage)?.is_none() {
-        split::store(
-            ctx.storage,
-            Split {
-                start,
-                marked: false,
-            },
-        )?;
+        split::store(ctx.storage, Split::unmarked(start))?;
     }
     Ok(())
 }

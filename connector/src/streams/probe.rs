@@ -139,13 +139,7 @@ pub(super) fn page(
 
 /// Stores the split and marks the tickets created before it.
 fn settle(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
-    split::store(
-        ctx.storage,
-        Split {
-            start,
-            marked: false,
-        },
-    )?;
+    split::store(ctx.storage, Split::unmarked(start))?;
     if let Some(scheme) = Scheme::stored(ctx.storage)? {
         split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
     }

@@ -295,15 +295,8 @@ api_token = { env = "ZD_TOKEN" }
     fn the_connectors_refresh_defaults_yield_to_the_file() {
         let stream = |name: &str, every: Option<u64>| StreamInfo {
             name: name.into(),
-            description: String::new(),
-            record_kinds: Vec::new(),
-            json_schema: "{}".into(),
-            primary_key: Vec::new(),
-            cursor_field: None,
-            sync_modes: Vec::new(),
-            depends_on: Vec::new(),
-            optional: false,
             refresh_every_seconds: every,
+            ..StreamInfo::default()
         };
         let streams = [
             stream("users", Some(86_400)),

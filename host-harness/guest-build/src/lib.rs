@@ -10,6 +10,25 @@ use std::process::Command;
 /// The target every connector component is built for.
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// Build the Zendesk connector component (`connector/` under the
+/// repository root `repo`) and return its file; re-run when the connector,
+/// its SDK or the contract change.
+pub fn zendesk_connector(repo: &Path) -> PathBuf {
+    let connector = repo.join("connector");
+    build(
+        &connector.join("Cargo.toml"),
+        &["zendesk-connector"],
+        &[
+            &connector.join("src"),
+            &connector.join("sdk"),
+            &connector.join("build.rs"),
+            &connector.join("Cargo.toml"),
+            &repo.join("wit"),
+        ],
+    )
+    .remove(0)
+}
+
 /// Build the packages of the guest workspace at `manifest` (release
 /// profile) and return the component file of each package, in order.
 ///

@@ -103,15 +103,8 @@ mod tests {
     fn stream(name: &str, deps: &[&str]) -> StreamInfo {
         StreamInfo {
             name: name.into(),
-            description: String::new(),
-            record_kinds: Vec::new(),
-            json_schema: "{}".into(),
-            primary_key: Vec::new(),
-            cursor_field: None,
-            sync_modes: Vec::new(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
-            optional: false,
-            refresh_every_seconds: None,
+            ..StreamInfo::default()
         }
     }
 

@@ -1,41 +1,42 @@
 //! Calendar formatting of Unix times, as Zendesk prints them (`2019-06-03T02:23:47Z`).
 
-/// Days since 1970-01-01 to a (year, month, day) civil date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// The UTC calendar date and time of a Unix time in seconds (the `time`
+/// crate's calendar; times outside its range, which no dataset has, clamp
+/// to its ends).
+fn utc(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(if secs < 0 {
+        PrimitiveDateTime::MIN.assume_utc()
+    } else {
+        PrimitiveDateTime::MAX.assume_utc()
+    })
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time in seconds.
 pub(crate) fn iso(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
+    let t = utc(secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
 /// `YYYY-MM-DD` for a Unix time in seconds (the value of a date custom field).
 pub(crate) fn date(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}")
+    let t = utc(secs);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
 /// `10:02:13 AM`: the clock of a chat transcript line.
 pub(crate) fn clock_12h(secs: i64) -> String {
-    let t = secs.rem_euclid(86_400);
-    let (h, min, s) = (t / 3600, t / 60 % 60, t % 60);
+    let t = utc(secs);
+    let (h, min, s) = (t.hour(), t.minute(), t.second());
     let (h12, half) = match h {
         0 => (12, "AM"),
         1..=11 => (h, "AM"),

@@ -85,7 +85,7 @@ pub enum SyncMode {
 }
 
 /// A stream a connector can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamInfo {
     /// Unique name, e.g. `tickets`.
     pub name: String,
