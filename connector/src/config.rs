@@ -14,7 +14,7 @@ pub const SECRET_PLACEHOLDER: &str = "<secret>";
 /// (100 pages of 100) before Zendesk refuses offset pagination.
 pub const MAX_TICKETS_LIMIT: u32 = 10_000;
 
-/// The authentication schemes of [`crate::spec`], by id.
+/// The authentication schemes the `spec` module publishes, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthSchemeId {
     /// OAuth access tokens refreshed with a refresh token.

@@ -10,7 +10,7 @@ use crate::errors::StoreError;
 
 /// Durable key-value storage behind the connectors' `storage` import, for
 /// every connection of a host; namespaced by connection name. Quotas are
-/// the runtime's business ([`crate::kv::ConnectionStorage`]), not the
+/// the runtime's business (`kv::ConnectionStorage`), not the
 /// store's.
 pub trait KeyValueStore: Send + Sync {
     /// The value under `key`.
