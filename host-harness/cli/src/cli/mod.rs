@@ -15,6 +15,14 @@ use connector_sync::{StopSignal, SyncOptions};
 use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
 use crate::context::{sync_once, Context};
 
+/// A failure to write an export to its file or standard output.
+fn export_unwritable(error: std::io::Error) -> ConnectorError {
+    ConnectorError::Io {
+        what: "cannot write the export".into(),
+        source: error.into(),
+    }
+}
+
 /// Where `--out` sends an export: the file, or standard output.
 fn output(out: Option<&Path>) -> Result<Box<dyn std::io::Write>, ConnectorError> {
     Ok(match out {
@@ -171,10 +179,7 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
                 &options,
                 &mut out,
             )?;
-            out.flush().map_err(|e| ConnectorError::Io {
-                what: "cannot write the export".into(),
-                source: e.into(),
-            })?;
+            out.flush().map_err(export_unwritable)?;
             eprintln!("exported {count} ticket documents");
         }
         Command::Export(args) => {
@@ -191,10 +196,7 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
                     serde_json::to_string(&version).expect("strings serialize"),
                 )
             })?;
-            out.flush().map_err(|e| ConnectorError::Io {
-                what: "cannot write the export".into(),
-                source: e.into(),
-            })?;
+            out.flush().map_err(export_unwritable)?;
             eprintln!("exported {count} records of stream {stream}");
         }
         Command::Remap(args) => {
