@@ -63,23 +63,21 @@ fn default_cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("connector-host"))
 }
 
-/// Everything a command needs to talk to one connection.
-pub struct Context {
+/// The engine and the network options, for commands that keep nothing
+/// locally (`spec`, `airbyte`): no database.
+pub struct Host {
     /// The engine.
     pub runtime: Arc<Runtime>,
-    /// The database.
-    pub db: Database,
     /// The global options.
     pub global: GlobalOptions,
 }
 
-impl Context {
-    /// Open the runtime and the database.
+impl Host {
+    /// Start the engine, with the compile cache of the options.
     pub fn new(global: GlobalOptions) -> Result<Self, ConnectorError> {
         let cache = global.cache_dir.clone().or_else(default_cache_dir);
-        Ok(Context {
+        Ok(Host {
             runtime: Arc::new(Runtime::new(Limits::default(), cache)?),
-            db: Database::open(&global.db)?,
             global,
         })
     }
@@ -116,6 +114,26 @@ impl Context {
             Plugin::File(path) => self.runtime.load_file(path),
         }
     }
+}
+
+/// Everything a command needs to talk to one connection: the host and
+/// the database.
+pub struct Context {
+    /// The engine and network options.
+    pub host: Host,
+    /// The database.
+    pub db: Database,
+}
+
+impl Context {
+    /// Open the runtime and the database.
+    pub fn new(global: GlobalOptions) -> Result<Self, ConnectorError> {
+        let db = Database::open(&global.db)?;
+        Ok(Context {
+            host: Host::new(global)?,
+            db,
+        })
+    }
 
     /// How to open the connection described by a connection file; with
     /// [`Secrets::IfAvailable`] for commands that never talk to the API.
@@ -126,7 +144,7 @@ impl Context {
     ) -> Result<ConnectionRecipe, ConnectorError> {
         let (parsed, path) = ConnectionFile::load(file)?;
         let plugin = parsed.plugin(&path);
-        let loaded = self.load(&plugin)?;
+        let loaded = self.host.load(&plugin)?;
         let config = parsed.resolved_config(|var| std::env::var(var).ok(), secrets)?;
         let settings = ConnectionSettings {
             name: parsed.name_for(&path),
@@ -138,9 +156,9 @@ impl Context {
             shared: Default::default(),
         };
         Ok(ConnectionRecipe {
-            runtime: self.runtime.clone(),
+            runtime: self.host.runtime.clone(),
             loaded,
-            client: self.client(parsed.allow_private_network)?,
+            client: self.host.client(parsed.allow_private_network)?,
             settings,
         })
     }

@@ -46,8 +46,10 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
         ..NetworkOptions::default()
     })?);
     let recipe = Arc::new(ConnectionRecipe {
-        runtime: context.runtime.clone(),
-        loaded: context.load(&crate::connection_file::Plugin::BuiltinZendesk)?,
+        runtime: context.host.runtime.clone(),
+        loaded: context
+            .host
+            .load(&crate::connection_file::Plugin::BuiltinZendesk)?,
         client,
         settings: ConnectionSettings {
             name: DEMO_CONNECTION.into(),
@@ -82,11 +84,11 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
         report.records(),
         report.duration.as_secs_f64(),
         report.records() as f64 / report.duration.as_secs_f64().max(1e-9),
-        context.global.db.display()
+        context.host.global.db.display()
     );
     println!(
         "Try: sqlite3 {} \"SELECT json_extract(data, '$.subject') FROM records WHERE kind = 'conversation' LIMIT 5\"",
-        context.global.db.display()
+        context.host.global.db.display()
     );
     sim.shutdown().await;
     if report.succeeded() {

@@ -8,6 +8,7 @@
 //! and embeds it as the built-in plugin; `demo` (default) adds the `demo`
 //! command and the Zendesk simulator it runs.
 
+pub mod airbyte;
 pub mod cli;
 pub mod connection_file;
 pub mod context;

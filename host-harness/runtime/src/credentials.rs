@@ -235,11 +235,17 @@ pub struct OAuthSession {
     state: tokio::sync::Mutex<TokenState>,
 }
 
-/// Names of the rows an OAuth session keeps in the `credentials` table.
-mod rows {
+/// Names of the values an OAuth session keeps in the [`TokenStore`], for
+/// stores that treat one specially (the Airbyte bridge hands a rotated
+/// refresh token to its platform).
+pub mod rows {
+    /// The current refresh token.
     pub const REFRESH_TOKEN: &str = "oauth.refresh_token";
+    /// Fingerprint of the configured refresh token the session started from.
     pub const REFRESH_SEED: &str = "oauth.refresh_token_seed";
+    /// The current access token.
     pub const ACCESS_TOKEN: &str = "oauth.access_token";
+    /// When it expires (Unix seconds).
     pub const ACCESS_EXPIRES_AT: &str = "oauth.access_expires_at";
 }
 

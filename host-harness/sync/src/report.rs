@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_runtime::contract;
+use connector_runtime::{contract, ConnectorError};
 
 /// How a stream's sync ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,8 +13,9 @@ pub enum Outcome {
     Done,
     /// Forbidden for this account and optional: skipped.
     Skipped(String),
-    /// Failed; the committed cursor is kept for the next run.
-    Failed(String),
+    /// Failed with this error (its class says whether a retry can help);
+    /// the committed cursor is kept for the next run.
+    Failed(ConnectorError),
     /// Stopped on request (or never started); the next sync resumes from
     /// the last committed page.
     Interrupted,

@@ -11,6 +11,15 @@ use crate::pacing::{backoff, budget_pause_for, TimeLeft};
 use crate::report::{Event, Outcome, Progress, StreamReport, SyncReport};
 use crate::{PageCommit, Sink, Source, SourceFactory, SyncOptions};
 
+/// A failure of the host itself while running a stream (a task that
+/// stopped), as an error a caller classifies like any other.
+fn host_failure(what: &str) -> ConnectorError {
+    ConnectorError::Io {
+        what: what.to_owned(),
+        source: std::io::Error::other("a sync task ended unexpectedly").into(),
+    }
+}
+
 /// Run a sync of `streams` (from `discover`) with a fresh source per
 /// stream from `open`.
 pub async fn run<S: Source + 'static, K: Sink>(
@@ -69,7 +78,9 @@ pub async fn run<S: Source + 'static, K: Sink>(
     let never_started = if options.stop.is_stopped() {
         Outcome::Interrupted
     } else {
-        Outcome::Failed("never started: the streams it depends on wait on each other".into())
+        Outcome::Failed(ConnectorError::Internal(
+            "never started: the streams it depends on wait on each other".into(),
+        ))
     };
     reports.extend(
         pending
@@ -135,10 +146,11 @@ impl<K: Sink> StreamWorker<K> {
                 report.fetching = stats.fetching;
                 outcome
             }
-            (Err(e), _) | (_, Err(e)) => Outcome::Failed(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => Outcome::Failed(e),
         };
-        if let Outcome::Failed(message) = &report.outcome {
-            if let Err(e) = self.sink.record_failure(&self.info.name, message).await {
+        if let Outcome::Failed(error) = &report.outcome {
+            let message = error.to_string();
+            if let Err(e) = self.sink.record_failure(&self.info.name, &message).await {
                 tracing::error!("cannot record the error of {}: {e}", self.info.name);
             }
         }
@@ -172,9 +184,7 @@ impl<K: Sink> StreamWorker<K> {
         let mut cursor = match self.sink.cursor(name).await {
             Ok(cursor) => cursor,
             Err(e) => {
-                let _ = pages
-                    .send(Fetched::End(Outcome::Failed(e.to_string())))
-                    .await;
+                let _ = pages.send(Fetched::End(Outcome::Failed(e))).await;
                 return stats;
             }
         };
@@ -243,7 +253,7 @@ impl<K: Sink> StreamWorker<K> {
                 Err(ConnectorError::Permission(message)) if self.info.optional => {
                     Outcome::Skipped(message)
                 }
-                Err(e) => Outcome::Failed(e.to_string()),
+                Err(e) => Outcome::Failed(e),
             };
             let _ = pages.send(Fetched::End(end)).await;
             return stats;
@@ -264,7 +274,9 @@ impl<K: Sink> StreamWorker<K> {
             let page = match pages.recv().await {
                 Some(Fetched::Page(page)) => page,
                 Some(Fetched::End(outcome)) => break outcome,
-                None => break Outcome::Failed("the page fetcher stopped unexpectedly".into()),
+                None => {
+                    break Outcome::Failed(host_failure("the page fetcher stopped unexpectedly"))
+                }
             };
             let map_started = Instant::now();
             let mut mapped = Vec::with_capacity(page.records.len());
@@ -273,7 +285,8 @@ impl<K: Sink> StreamWorker<K> {
                 match source.map_record(&self.info.name, &raw).await {
                     Ok(records) => mapped.push((raw, records)),
                     Err(e) => {
-                        failure = Some(format!("mapping a record failed: {e}"));
+                        tracing::warn!("{}: mapping a record failed: {e}", self.info.name);
+                        failure = Some(e);
                         break;
                     }
                 }
@@ -328,8 +341,12 @@ impl<K: Sink> StreamWorker<K> {
         };
         let (written, took) = match commit.await {
             Ok(Ok(done)) => done,
-            Ok(Err(e)) => return Err(Outcome::Failed(e.to_string())),
-            Err(e) => return Err(Outcome::Failed(format!("the commit task failed: {e}"))),
+            Ok(Err(e)) => return Err(Outcome::Failed(e)),
+            Err(e) => {
+                return Err(Outcome::Failed(host_failure(&format!(
+                    "the commit task failed: {e}"
+                ))))
+            }
         };
         report.storing += took;
         report.records += written;

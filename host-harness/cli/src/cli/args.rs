@@ -54,6 +54,60 @@ pub enum Command {
     /// Support signals per matched customer: weekly volume, first reply and
     /// resolution times, satisfaction, escalations.
     Report(ReportArgs),
+    /// Speak the Airbyte protocol for any connector component (one JSON
+    /// message per line on standard output); keeps nothing locally.
+    Airbyte(AirbyteArgs),
+}
+
+/// Arguments of `airbyte`.
+#[derive(Args, Debug)]
+pub struct AirbyteArgs {
+    /// `zendesk` for the built-in connector, or a component file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "zendesk",
+        env = "CONNECTOR_HOST_PLUGIN"
+    )]
+    pub plugin: String,
+    /// The protocol command.
+    #[command(subcommand)]
+    pub command: AirbyteCommand,
+}
+
+/// The Airbyte protocol's commands.
+#[derive(Subcommand, Debug)]
+pub enum AirbyteCommand {
+    /// SPEC: the config schema, auth schemes as a `oneOf`, OAuth.
+    Spec,
+    /// CONNECTION_STATUS: whether the config reaches its data.
+    Check(AirbyteConfigArgs),
+    /// CATALOG: one stream per record kind.
+    Discover(AirbyteConfigArgs),
+    /// RECORD and STATE messages of the configured catalog's streams.
+    Read(AirbyteReadArgs),
+}
+
+/// The config of an Airbyte command.
+#[derive(Args, Debug)]
+pub struct AirbyteConfigArgs {
+    /// The config (JSON), as `spec` describes it.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+/// Arguments of `airbyte read`.
+#[derive(Args, Debug)]
+pub struct AirbyteReadArgs {
+    /// The config.
+    #[command(flatten)]
+    pub config: AirbyteConfigArgs,
+    /// The configured catalog (JSON).
+    #[arg(long)]
+    pub catalog: PathBuf,
+    /// The states the previous read emitted (a JSON list); absent on the first.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 /// The `customers` commands.

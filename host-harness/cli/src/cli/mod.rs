@@ -13,7 +13,7 @@ use connector_store_sqlite::RecordStore;
 use connector_sync::{StopSignal, SyncOptions};
 
 use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
-use crate::context::{sync_once, Context};
+use crate::context::{sync_once, Context, Host};
 
 /// A failure to write an export to its file or standard output.
 fn export_unwritable(error: std::io::Error) -> ConnectorError {
@@ -47,7 +47,7 @@ pub enum Finished {
 
 /// Asks `stop` on the first Ctrl-C or SIGTERM, and quits at once on the
 /// second (the database stays consistent either way).
-fn stop_on_signals(stop: StopSignal) {
+pub(crate) fn stop_on_signals(stop: StopSignal) {
     tokio::spawn(async move {
         interrupted().await;
         eprintln!("stopping: committing the pages already fetched (Ctrl-C again to quit at once)");
@@ -85,17 +85,28 @@ async fn interrupted() {
 
 /// Run a command, printing its result to standard output.
 pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
-    let context = Context::new(cli.global.clone())?;
+    // Commands that keep nothing locally open no database.
     match cli.command {
         Command::Spec(args) => {
+            let host = Host::new(cli.global)?;
             let plugin = match args.plugin.as_str() {
                 "zendesk" => Plugin::BuiltinZendesk,
                 path => Plugin::File(PathBuf::from(path)),
             };
-            let loaded = context.load(&plugin)?;
-            let spec = connector_runtime::connection::read_spec(&context.runtime, &loaded).await?;
+            let loaded = host.load(&plugin)?;
+            let spec = connector_runtime::connection::read_spec(&host.runtime, &loaded).await?;
             println!("{}", crate::report::spec_json(&spec));
+            Ok(Finished::Completed)
         }
+        Command::Airbyte(args) => crate::airbyte::run(&Host::new(cli.global)?, args).await,
+        command => run_with_database(Context::new(cli.global)?, command).await,
+    }
+}
+
+/// Run a command that reads or writes the database.
+async fn run_with_database(context: Context, command: Command) -> Result<Finished, ConnectorError> {
+    match command {
+        Command::Spec(_) | Command::Airbyte(_) => unreachable!("run without a database"),
         Command::Check(args) => {
             let mut connection = context.open(&args.config, Secrets::Required).await?;
             let warnings = connection.check().await?;
@@ -229,11 +240,13 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
             }
             // The connector says what to revoke; a component that cannot be
             // loaded any more gets the general advice.
-            let advice = match context.load(&parsed.plugin(&path)) {
-                Ok(loaded) => connector_runtime::connection::read_spec(&context.runtime, &loaded)
-                    .await
-                    .map(|spec| spec.disconnect_advice)
-                    .unwrap_or_default(),
+            let advice = match context.host.load(&parsed.plugin(&path)) {
+                Ok(loaded) => {
+                    connector_runtime::connection::read_spec(&context.host.runtime, &loaded)
+                        .await
+                        .map(|spec| spec.disconnect_advice)
+                        .unwrap_or_default()
+                }
                 Err(_) => String::new(),
             };
             println!(

@@ -1,0 +1,170 @@
+//! The sync engine's [`Sink`] for Airbyte: a committed page becomes its
+//! RECORD messages followed by a STATE message for each selected kind its
+//! stream feeds, written at once; the state carries the checkpoint a read
+//! resumes from, so a platform that commits on STATE loses nothing and
+//! duplicates nothing.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use connector_runtime::storage::{KeyValueStore, MemoryStore};
+use connector_runtime::ConnectorError;
+use connector_sync::{PageCommit, Sink};
+
+use crate::catalog::{record_data, KindStream, Selection};
+use crate::output::Output;
+use crate::protocol::{
+    now_ms, Message, Record, SourceStats, StateMessage, StreamDescriptor, StreamState,
+};
+use crate::state::{encode_storage, Checkpoint, Resume};
+
+/// Commits pages as Airbyte messages; clones share everything.
+#[derive(Clone)]
+pub struct AirbyteSink(Arc<Shared>);
+
+struct Shared {
+    output: Output,
+    storage: MemoryStore,
+    connection: String,
+    /// Selected kinds and the component streams feeding them.
+    kinds: Vec<KindStream>,
+    selection: Selection,
+    /// Where each component stream started.
+    initial: BTreeMap<String, String>,
+    progress: Mutex<Progress>,
+}
+
+/// What the states written so far cover.
+struct Progress {
+    seq: u64,
+    cursors: BTreeMap<String, String>,
+    /// Records per kind since its last state.
+    unstated: BTreeMap<String, u64>,
+}
+
+impl AirbyteSink {
+    /// A sink writing to `output`, resuming from `resume`; `storage` holds
+    /// the connection's key-value storage.
+    pub fn new(
+        output: Output,
+        storage: MemoryStore,
+        connection: &str,
+        kinds: &[KindStream],
+        selection: &Selection,
+        resume: &Resume,
+    ) -> Self {
+        AirbyteSink(Arc::new(Shared {
+            output,
+            storage,
+            connection: connection.to_owned(),
+            kinds: kinds
+                .iter()
+                .filter(|k| selection.includes(&k.stream.name))
+                .cloned()
+                .collect(),
+            selection: selection.clone(),
+            initial: resume.cursors.clone(),
+            progress: Mutex::new(Progress {
+                seq: resume.seq,
+                cursors: resume.cursors.clone(),
+                unstated: BTreeMap::new(),
+            }),
+        }))
+    }
+
+    /// The connector's storage, compact.
+    fn storage_snapshot(&self) -> Result<String, ConnectorError> {
+        let shared = &self.0;
+        let mut entries = Vec::new();
+        for key in shared.storage.list_keys(&shared.connection, "")? {
+            if let Some(value) = shared.storage.get(&shared.connection, &key)? {
+                entries.push((key, value));
+            }
+        }
+        Ok(encode_storage(&entries))
+    }
+}
+
+/// Now, as RFC 3339 (a deleted record's deletion mark).
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Sink for AirbyteSink {
+    async fn cursor(&self, stream: &str) -> Result<Option<String>, ConnectorError> {
+        Ok(self.0.initial.get(stream).cloned())
+    }
+
+    async fn commit_page(&self, page: PageCommit) -> Result<u64, ConnectorError> {
+        let shared = &self.0;
+        let emitted_at = now_ms();
+        let deleted_at = now_rfc3339();
+        let mut lines = String::new();
+        let mut written: BTreeMap<&str, u64> = BTreeMap::new();
+        for (_, records) in &page.records {
+            for record in records
+                .iter()
+                .filter(|r| shared.selection.includes(&r.kind))
+            {
+                let message = Message::Record {
+                    record: Record {
+                        stream: record.kind.clone(),
+                        data: record_data(record, &deleted_at)?,
+                        emitted_at,
+                    },
+                };
+                lines.push_str(&message.to_line());
+                lines.push('\n');
+                *written.entry(&record.kind).or_default() += 1;
+            }
+        }
+        let storage = self.storage_snapshot()?;
+        // States are numbered in the order they are written.
+        let mut progress = shared.progress.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, count) in &written {
+            *progress.unstated.entry((*kind).to_owned()).or_default() += count;
+        }
+        progress.seq += 1;
+        match &page.cursor {
+            Some(cursor) => progress.cursors.insert(page.stream.clone(), cursor.clone()),
+            None => progress.cursors.remove(&page.stream),
+        };
+        let checkpoint = serde_json::to_value(Checkpoint {
+            seq: progress.seq,
+            cursors: progress.cursors.clone(),
+            storage,
+        })
+        .expect("checkpoints serialize");
+        for kind in shared
+            .kinds
+            .iter()
+            .filter(|k| k.sources.contains(&page.stream))
+        {
+            let name = &kind.stream.name;
+            let count = progress.unstated.remove(name).unwrap_or(0);
+            let message = Message::State {
+                state: StateMessage {
+                    kind: "STREAM".into(),
+                    stream: StreamState {
+                        stream_descriptor: StreamDescriptor { name: name.clone() },
+                        stream_state: checkpoint.clone(),
+                    },
+                    source_stats: Some(SourceStats {
+                        record_count: count as f64,
+                    }),
+                },
+            };
+            lines.push_str(&message.to_line());
+            lines.push('\n');
+        }
+        shared.output.write_lines(&lines)?;
+        Ok(written.values().sum())
+    }
+
+    async fn record_failure(&self, _stream: &str, _message: &str) -> Result<(), ConnectorError> {
+        // Failures are reported as TRACE messages when the read ends.
+        Ok(())
+    }
+}
