@@ -490,7 +490,7 @@ async fn a_read_killed_at_random_moments_resumes_from_its_last_state_without_los
         .unwrap();
     let split: Value = serde_json::from_slice(&split.1).unwrap();
     assert!(
-        platform.tables["message"].len() > 0 && split["start"].as_i64().is_some(),
+        !platform.tables["message"].is_empty() && split["start"].as_i64().is_some(),
         "{split}"
     );
     assert_eq!(
