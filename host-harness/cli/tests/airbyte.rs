@@ -214,7 +214,7 @@ fn airbyte_python() -> Option<String> {
 /// Validate messages with the protocol's models.
 fn validate(python: &str, messages: &[Value]) {
     let mut child = Command::new(python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/airbyte/validate.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/airbyte/validate.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -620,7 +620,9 @@ async fn pyairbyte_reads_every_stream_into_duckdb_then_only_the_changes() {
     let cache = dir.path().join("cache.duckdb");
     let read = || {
         let out = Command::new(&python)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/airbyte/pyairbyte_read.py"))
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/airbyte/pyairbyte_read.py"),
+            )
             .args([path(&config), path(&executable), path(&cache)])
             .current_dir(dir.path())
             .output()
