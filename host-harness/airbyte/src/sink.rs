@@ -40,6 +40,8 @@ struct Progress {
     cursors: BTreeMap<String, String>,
     /// Records per kind since its last state.
     unstated: BTreeMap<String, u64>,
+    /// Kinds a stream's next page must skip if it ends where they are.
+    ahead: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl AirbyteSink {
@@ -68,6 +70,7 @@ impl AirbyteSink {
                 seq: resume.seq,
                 cursors: resume.cursors.clone(),
                 unstated: BTreeMap::new(),
+                ahead: resume.ahead.clone(),
             }),
         }))
     }
@@ -101,13 +104,24 @@ impl Sink for AirbyteSink {
         let shared = &self.0;
         let emitted_at = now_ms();
         let deleted_at = now_rfc3339();
+        // A kind that has this page already (its state was ahead) skips it.
+        let has_page: Vec<String> = shared
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ahead
+            .remove(&page.stream)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, cursor)| page.cursor.as_ref() == Some(cursor))
+            .map(|(kind, _)| kind)
+            .collect();
+        let emitted =
+            |kind: &str| shared.selection.includes(kind) && !has_page.iter().any(|k| k == kind);
         let mut lines = String::new();
         let mut written: BTreeMap<&str, u64> = BTreeMap::new();
         for (_, records) in &page.records {
-            for record in records
-                .iter()
-                .filter(|r| shared.selection.includes(&r.kind))
-            {
+            for record in records.iter().filter(|r| emitted(&r.kind)) {
                 let message = Message::Record {
                     record: Record {
                         stream: record.kind.clone(),
@@ -166,5 +180,141 @@ impl Sink for AirbyteSink {
     async fn record_failure(&self, _stream: &str, _message: &str) -> Result<(), ConnectorError> {
         // Failures are reported as TRACE messages when the read ends.
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use connector_runtime::contract::NormalizedRecord;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::protocol::{Stream, SyncMode};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn kind(name: &str) -> KindStream {
+        KindStream {
+            stream: Stream {
+                name: name.into(),
+                json_schema: json!({}),
+                supported_sync_modes: vec![SyncMode::Incremental],
+                source_defined_cursor: None,
+                default_cursor_field: None,
+                source_defined_primary_key: None,
+                is_resumable: None,
+            },
+            sources: vec!["comments".into()],
+        }
+    }
+
+    fn record(kind: &str, id: u32) -> NormalizedRecord {
+        NormalizedRecord {
+            kind: kind.into(),
+            key: id.to_string(),
+            version: None,
+            data: format!(r#"{{"id":"{id}"}}"#),
+            deleted: false,
+        }
+    }
+
+    fn page(cursor: &str, records: Vec<NormalizedRecord>) -> PageCommit {
+        PageCommit {
+            stream: "comments".into(),
+            records: vec![("{}".into(), records)],
+            cursor: Some(cursor.into()),
+            done: false,
+            requests: 1,
+            keep_raw: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_come_before_their_states_and_a_kind_ahead_skips_the_page_it_has() {
+        let lines = Lines::default();
+        let kinds = [kind("message"), kind("change")];
+        let selection = Selection {
+            modes: [
+                ("message", SyncMode::Incremental),
+                ("change", SyncMode::Incremental),
+            ]
+            .map(|(k, m)| (k.to_owned(), m))
+            .into(),
+        };
+        let resume = Resume {
+            cursors: [("comments".to_owned(), "c2".to_owned())].into(),
+            storage: Vec::new(),
+            seq: 7,
+            ahead: [(
+                "comments".to_owned(),
+                vec![("message".to_owned(), "c3".to_owned())],
+            )]
+            .into(),
+        };
+        let storage = MemoryStore::default();
+        storage.set("airbyte", "split", b"42").unwrap();
+        let sink = AirbyteSink::new(
+            Output::new(Box::new(lines.clone())),
+            storage,
+            "airbyte",
+            &kinds,
+            &selection,
+            &resume,
+        );
+        assert_eq!(
+            sink.cursor("comments").await.unwrap().as_deref(),
+            Some("c2")
+        );
+        let both = || vec![record("message", 1), record("change", 2)];
+        assert_eq!(sink.commit_page(page("c3", both())).await.unwrap(), 1);
+        assert_eq!(sink.commit_page(page("c4", both())).await.unwrap(), 2);
+
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let messages: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary: Vec<String> = messages
+            .iter()
+            .map(|m| match m["type"].as_str().unwrap() {
+                "RECORD" => format!("record {}", m["record"]["stream"].as_str().unwrap()),
+                _ => format!(
+                    "state {} {} {}",
+                    m["state"]["stream"]["stream_descriptor"]["name"]
+                        .as_str()
+                        .unwrap(),
+                    m["state"]["stream"]["stream_state"]["seq"],
+                    m["state"]["sourceStats"]["recordCount"]
+                ),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "record change",
+                "state message 8 0.0",
+                "state change 8 1.0",
+                "record message",
+                "record change",
+                "state message 9 1.0",
+                "state change 9 1.0",
+            ]
+        );
+        let checkpoint = &messages.last().unwrap()["state"]["stream"]["stream_state"];
+        assert_eq!(checkpoint["cursors"]["comments"], "c4");
+        let storage =
+            crate::state::decode_storage(checkpoint["storage"].as_str().unwrap()).unwrap();
+        assert_eq!(storage, vec![("split".to_owned(), b"42".to_vec())]);
     }
 }

@@ -10,7 +10,10 @@
 //! read in full refresh; storage and the cursors of streams read only as
 //! dependencies come from the newest checkpoint. The connector already
 //! tolerates storage ahead of a cursor: a database-backed sync killed
-//! between a fetch and its commit resumes the same way.
+//! between a fetch and its commit resumes the same way. A kind whose state
+//! is ahead by the page it lags (the process died between the page's
+//! states) does not get that page twice: the resumed page that ends at the
+//! cursor the kind already has is not emitted for it ([`Resume::ahead`]).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -99,6 +102,10 @@ pub struct Resume {
     pub storage: Vec<(String, Vec<u8>)>,
     /// The newest checkpoint's number (0 without state).
     pub seq: u64,
+    /// By component stream resumed from an older checkpoint: the kinds
+    /// already past that point, each with the cursor it has. The first
+    /// page ending at that cursor is theirs already.
+    pub ahead: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// Where a read of `selection` starts, given the states a platform kept.
@@ -135,20 +142,36 @@ pub fn resume(
         });
     }
     let mut cursors = newest.cursors.clone();
+    let mut ahead = BTreeMap::new();
     for source in selection.component_streams(streams) {
         let fed: Vec<&KindStream> = streams
             .iter()
             .filter(|s| selection.includes(&s.stream.name) && s.sources.contains(&source))
             .collect();
-        let checkpoints: Option<Vec<&Checkpoint>> = fed
+        // A kind read in full, or without state, has nothing of the stream.
+        let checkpoints: Vec<Option<&Checkpoint>> = fed
             .iter()
             .map(|s| match selection.modes[&s.stream.name] {
                 SyncMode::FullRefresh => None,
                 SyncMode::Incremental => by_stream.get(s.stream.name.as_str()),
             })
             .collect();
-        let oldest = checkpoints.and_then(|c| c.into_iter().min_by_key(|c| c.seq));
-        match oldest.and_then(|c| c.cursors.get(&source)) {
+        let oldest: Option<Vec<&Checkpoint>> = checkpoints.iter().copied().collect();
+        let from = oldest
+            .and_then(|c| c.into_iter().min_by_key(|c| c.seq))
+            .and_then(|c| c.cursors.get(&source));
+        let past: Vec<(String, String)> = fed
+            .iter()
+            .zip(checkpoints.iter().copied())
+            .filter_map(|(kind, checkpoint)| {
+                let cursor = checkpoint?.cursors.get(&source)?;
+                (Some(cursor) != from).then(|| (kind.stream.name.clone(), cursor.clone()))
+            })
+            .collect();
+        if !past.is_empty() {
+            ahead.insert(source.clone(), past);
+        }
+        match from {
             Some(cursor) => cursors.insert(source, cursor.clone()),
             None => cursors.remove(&source),
         };
@@ -157,6 +180,7 @@ pub fn resume(
         cursors,
         storage: decode_storage(&newest.storage)?,
         seq: newest.seq,
+        ahead,
     })
 }
 
@@ -262,13 +286,24 @@ mod tests {
         ];
         let resumed = resume(&states, &streams(), &all).unwrap();
         assert_eq!(resumed.cursors["comments"], "c2");
+        // Messages have comments' next page already.
+        assert_eq!(
+            resumed.ahead["comments"],
+            vec![("message".to_owned(), "c3".to_owned())]
+        );
+        assert!(!resumed.ahead.contains_key("tickets"));
         assert_eq!(resumed.cursors["tickets"], "t2");
         assert_eq!(resumed.storage, vec![("k".to_owned(), b"v".to_vec())]);
         assert_eq!(resumed.seq, 4);
 
-        // A kind without state yet, or read in full, restarts its streams.
+        // A kind without state yet, or read in full, restarts its streams;
+        // the first page is not emitted again for the kinds that have it.
         let fresh = resume(&states[..2], &streams(), &all).unwrap();
         assert!(!fresh.cursors.contains_key("comments"));
+        assert_eq!(
+            fresh.ahead["comments"],
+            vec![("message".to_owned(), "c3".to_owned())]
+        );
         let mut full = all.clone();
         full.modes
             .insert("conversation".into(), SyncMode::FullRefresh);

@@ -337,6 +337,24 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
         .collect();
     assert_eq!(statuses, ["STARTED", "RUNNING", "COMPLETE"]);
     platform.assert_matches_ground_truth(&sim);
+
+    // Killed between a page's `message` and `change` states: the next read
+    // gives `change` that page and `message` nothing twice.
+    let name = |m: &Value| m["state"]["stream"]["stream_descriptor"]["name"].clone();
+    let cut = first
+        .windows(2)
+        .position(|w| name(&w[0]) == "message" && name(&w[1]) == "change")
+        .expect("a page feeding both kinds");
+    let mut crashed = Platform::default();
+    for message in &first[..=cut] {
+        crashed.take(message);
+    }
+    let (code, resumed, stderr) = read(Some(&crashed.state_file(dir.path())));
+    assert_eq!(code, Some(0), "{stderr}");
+    for message in &resumed {
+        crashed.take(message);
+    }
+    crashed.assert_matches_ground_truth(&sim);
     all.extend(first);
 
     // Changes only, from the state alone.
