@@ -31,6 +31,8 @@ struct Shared {
     selection: Selection,
     /// Where each component stream started.
     initial: BTreeMap<String, String>,
+    /// The last storage snapshot, with the store's change count then.
+    snapshot: Mutex<Option<(u64, String)>>,
     progress: Mutex<Progress>,
 }
 
@@ -66,6 +68,7 @@ impl AirbyteSink {
                 .collect(),
             selection: selection.clone(),
             initial: resume.cursors.clone(),
+            snapshot: Mutex::new(None),
             progress: Mutex::new(Progress {
                 seq: resume.seq,
                 cursors: resume.cursors.clone(),
@@ -75,16 +78,26 @@ impl AirbyteSink {
         }))
     }
 
-    /// The connector's storage, compact.
+    /// The connector's storage, compact; encoded again only after it
+    /// changed (a large account's storage is some hundred KB).
     fn storage_snapshot(&self) -> Result<String, ConnectorError> {
         let shared = &self.0;
+        let changes = shared.storage.changes();
+        let mut snapshot = shared.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, encoded)) = snapshot.as_ref() {
+            if *at == changes {
+                return Ok(encoded.clone());
+            }
+        }
         let mut entries = Vec::new();
         for key in shared.storage.list_keys(&shared.connection, "")? {
             if let Some(value) = shared.storage.get(&shared.connection, &key)? {
                 entries.push((key, value));
             }
         }
-        Ok(encode_storage(&entries))
+        let encoded = encode_storage(&entries);
+        *snapshot = Some((changes, encoded.clone()));
+        Ok(encoded)
     }
 }
 

@@ -4,6 +4,7 @@
 //! keeps them in memory (reading a spec, tests, short-lived embeddings).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::errors::StoreError;
@@ -49,6 +50,8 @@ type Namespaced<V> = BTreeMap<(String, String), V>;
 pub struct MemoryStore {
     entries: Arc<Mutex<Namespaced<Vec<u8>>>>,
     tokens: Arc<Mutex<Namespaced<String>>>,
+    /// Counts the writes to `entries`.
+    changes: Arc<AtomicU64>,
 }
 
 fn entry(connection: &str, key: &str) -> (String, String) {
@@ -63,6 +66,16 @@ impl MemoryStore {
     fn tokens(&self) -> std::sync::MutexGuard<'_, Namespaced<String>> {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// How many times the key-value entries have been written: unchanged
+    /// means a snapshot taken since is still current.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl KeyValueStore for MemoryStore {
@@ -73,11 +86,13 @@ impl KeyValueStore for MemoryStore {
     fn set(&self, connection: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.entries()
             .insert(entry(connection, key), value.to_vec());
+        self.changed();
         Ok(())
     }
 
     fn delete(&self, connection: &str, key: &str) -> Result<(), StoreError> {
         self.entries().remove(&entry(connection, key));
+        self.changed();
         Ok(())
     }
 
@@ -111,6 +126,7 @@ impl KeyValueStore for MemoryStore {
         let mut entries = self.entries();
         let before = entries.len();
         entries.retain(|(c, _), _| c != connection);
+        self.changed();
         Ok(before - entries.len())
     }
 }
@@ -152,7 +168,12 @@ mod tests {
         assert_eq!(store.entry_size("a", "k2").unwrap(), 6);
         assert_eq!(store.entry_size("a", "nope").unwrap(), 0);
         assert_eq!(store.used_bytes("a").unwrap(), 11);
+        let changes = store.changes();
+        assert_eq!(changes, 3);
+        store.get("a", "k1").unwrap();
+        assert_eq!(store.clone().changes(), changes, "reads change nothing");
         assert_eq!(KeyValueStore::clear(&store, "a").unwrap(), 2);
+        assert_eq!(store.changes(), changes + 1);
         assert_eq!(
             store.get("b", "k1").unwrap().as_deref(),
             Some(&b"other"[..])

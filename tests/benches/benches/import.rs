@@ -7,13 +7,12 @@
 //! `IMPORT_TICKETS` (default 100000) and `IMPORT_RUNS` (default 3) change
 //! the size and the number of runs of each variant.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
 use benches::peak_resident_bytes;
+use benches::sim::{import_into_sqlite, SimProcess};
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
@@ -23,46 +22,6 @@ use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
 use connector_sync::{self as sync, SourceFactory, SyncOptions, SyncReport};
-use serde_json::json;
-use zendesk_sim::SimConfig;
-
-fn sim_config(tickets: usize, epoch: Option<i64>) -> SimConfig {
-    SimConfig {
-        tickets,
-        comments_per_ticket: 4,
-        users: tickets / 5,
-        organizations: tickets / 50,
-        history_days: 60,
-        epoch,
-        ..SimConfig::default()
-    }
-}
-
-/// The child process: serve the simulator until standard input closes.
-fn serve(tickets: usize, epoch: i64) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let sim = zendesk_sim::Simulator::start_settled(sim_config(tickets, Some(epoch)))
-            .await
-            .unwrap();
-        let admin = sim.admin_credentials("acme");
-        println!(
-            "READY {} {} {} {}",
-            sim.https_addr(),
-            sim.ca_cert_path().display(),
-            admin.email,
-            admin.api_token
-        );
-        std::io::stdout().flush().unwrap();
-        tokio::task::spawn_blocking(|| {
-            let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).unwrap_or(0) > 0 {}
-        })
-        .await
-        .unwrap();
-        sim.shutdown().await;
-    });
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -78,26 +37,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    if let Ok(epoch) = std::env::var("IMPORT_BENCH_SIM_EPOCH") {
-        return serve(tickets, epoch.parse().unwrap());
+    if SimProcess::serve_if_child(tickets) {
+        return;
     }
-    // The parent's ground truth and the child's simulator share one epoch.
-    let sim_settings = sim_config(tickets, None).behind_real_time();
-    let epoch = sim_settings.epoch.expect("set behind real time");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("IMPORT_BENCH_SIM_EPOCH", epoch.to_string())
-        .env("IMPORT_TICKETS", tickets.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let parts: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(parts[0], "READY", "the simulator did not start: {line}");
-    let (addr, ca, email, token) = (parts[1], parts[2], parts[3], parts[4]);
+    let sim = SimProcess::start(tickets, "IMPORT_TICKETS");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,46 +54,17 @@ fn main() {
         .unwrap();
     let client = Arc::new(
         HttpsClient::new(NetworkOptions {
-            resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{addr}")]).unwrap(),
-            extra_ca_pem: std::fs::read(ca).unwrap(),
+            resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{}", sim.addr)])
+                .unwrap(),
+            extra_ca_pem: std::fs::read(&sim.ca).unwrap(),
             ..NetworkOptions::default()
         })
         .unwrap(),
     );
-    let config = json!({"subdomain": "acme", "email": email, "api_token": token});
+    let config = sim.config();
 
-    let import_component = |dir: &std::path::Path| -> (SyncReport, Duration) {
-        let db = Database::open(&dir.join("component.db")).unwrap();
-        let recipe = Arc::new(ConnectionRecipe {
-            runtime: runtime.clone(),
-            loaded: loaded.clone(),
-            client: client.clone(),
-            settings: ConnectionSettings {
-                name: "acme".into(),
-                config: config.clone(),
-                auth_scheme: Some("api_token".into()),
-                stores: connector_runtime::HostStores::new(db.clone()),
-                storage_quota: StorageQuota::default(),
-                log_limits: LogLimits::default(),
-                shared: Default::default(),
-            },
-        });
-        rt.block_on(async {
-            let started = Instant::now();
-            let mut first = recipe.open().await.unwrap();
-            let streams = sync::plan(&first.discover().await.unwrap(), &[]).unwrap();
-            drop(first);
-            let report = sync::run(
-                connector_sync::connection_factory(recipe.clone()),
-                streams,
-                RecordStore::new(db, "acme"),
-                SyncOptions::default(),
-                Arc::new(|_| {}),
-            )
-            .await;
-            (report, started.elapsed())
-        })
-    };
+    let import_component =
+        |dir: &std::path::Path| import_into_sqlite(&rt, &runtime, &loaded, &client, &config, dir);
     let import_native = |dir: &std::path::Path| -> (SyncReport, Duration) {
         let db = Database::open(&dir.join("native.db")).unwrap();
         rt.block_on(async {
@@ -230,8 +144,8 @@ fn main() {
         );
         last = Some(report);
     }
-    drop(child.stdin.take());
-    let _ = child.wait();
+    let sim_settings = sim.settings.clone();
+    sim.stop();
 
     let report = last.unwrap();
     let component = median(component_times);

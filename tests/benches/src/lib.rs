@@ -2,6 +2,7 @@
 //! ticket, and the Zendesk connector linked natively.
 
 pub mod native;
+pub mod sim;
 
 use std::time::{Duration, Instant};
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use connector_runtime::contract::{NormalizedRecord, Page, PageRequest};
 use connector_runtime::errors::ConnectorError;
+use connector_runtime::findings::Findings;
 use connector_runtime::http_policy::Origin;
 use connector_runtime::kv::{ConnectionStorage, StorageQuota};
-use connector_runtime::findings::Findings;
 use connector_runtime::outbound::HttpsClient;
 use connector_store_sqlite::Database;
 use connector_sync::Source;
@@ -120,7 +120,8 @@ impl NativeSource {
         config: &serde_json::Value,
         client: Arc<HttpsClient>,
     ) -> Result<Self, ConnectorError> {
-        let storage = ConnectionStorage::open(Arc::new(db.clone()), connection, StorageQuota::default())?;
+        let storage =
+            ConnectionStorage::open(Arc::new(db.clone()), connection, StorageQuota::default())?;
         let mut connector = NativeConnector::new(HostStorage(RefCell::new(storage)));
         let mut guest_config = config.clone();
         guest_config["api_token"] = "<secret>".into();

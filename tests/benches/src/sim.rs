@@ -1,0 +1,162 @@
+//! The import benchmarks' simulated account, served by a child process (the
+//! bench binary itself, run again) so that its work does not count against
+//! the host's, and the import into SQLite they compare with.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connector_runtime::kv::StorageQuota;
+use connector_runtime::logs::LogLimits;
+use connector_runtime::outbound::HttpsClient;
+use connector_runtime::{ConnectionRecipe, ConnectionSettings, LoadedConnector, Runtime};
+use connector_store_sqlite::{Database, RecordStore};
+use connector_sync::{self as sync, SyncOptions, SyncReport};
+use zendesk_sim::SimConfig;
+
+/// Set in the child: the epoch of the simulator to serve.
+const EPOCH_VAR: &str = "IMPORT_BENCH_SIM_EPOCH";
+
+/// The dataset: `tickets` tickets with four comments each, 60 days of history.
+pub fn dataset(tickets: usize, epoch: Option<i64>) -> SimConfig {
+    SimConfig {
+        tickets,
+        comments_per_ticket: 4,
+        users: tickets / 5,
+        organizations: tickets / 50,
+        history_days: 60,
+        epoch,
+        ..SimConfig::default()
+    }
+}
+
+/// The simulator in a child process, and how to reach it.
+pub struct SimProcess {
+    child: Child,
+    /// Its HTTPS address.
+    pub addr: String,
+    /// Its CA certificate (PEM file).
+    pub ca: String,
+    /// The admin's email.
+    pub email: String,
+    /// The admin's API token.
+    pub token: String,
+    /// The dataset it serves (for the ground truth).
+    pub settings: SimConfig,
+}
+
+impl SimProcess {
+    /// In the child, serve `tickets` until standard input closes and return
+    /// true; in the parent, return false.
+    pub fn serve_if_child(tickets: usize) -> bool {
+        let Ok(epoch) = std::env::var(EPOCH_VAR) else {
+            return false;
+        };
+        let epoch: i64 = epoch.parse().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let sim = zendesk_sim::Simulator::start_settled(dataset(tickets, Some(epoch)))
+                .await
+                .unwrap();
+            let admin = sim.admin_credentials("acme");
+            println!(
+                "READY {} {} {} {}",
+                sim.https_addr(),
+                sim.ca_cert_path().display(),
+                admin.email,
+                admin.api_token
+            );
+            std::io::stdout().flush().unwrap();
+            tokio::task::spawn_blocking(|| {
+                let mut sink = String::new();
+                while std::io::stdin().read_line(&mut sink).unwrap_or(0) > 0 {}
+            })
+            .await
+            .unwrap();
+            sim.shutdown().await;
+        });
+        true
+    }
+
+    /// Start the child serving `tickets` (the environment variable
+    /// `tickets_var` carries the size to it).
+    pub fn start(tickets: usize, tickets_var: &str) -> Self {
+        // The parent's ground truth and the child's simulator share one epoch.
+        let settings = dataset(tickets, None).behind_real_time();
+        let epoch = settings.epoch.expect("set behind real time");
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(EPOCH_VAR, epoch.to_string())
+            .env(tickets_var, tickets.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(parts[0], "READY", "the simulator did not start: {line}");
+        SimProcess {
+            child,
+            addr: parts[1].into(),
+            ca: parts[2].into(),
+            email: parts[3].into(),
+            token: parts[4].into(),
+            settings,
+        }
+    }
+
+    /// The connector's config for the account (API token).
+    pub fn config(&self) -> serde_json::Value {
+        serde_json::json!({"subdomain": "acme", "email": self.email, "api_token": self.token})
+    }
+
+    /// Stop the child.
+    pub fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// One first import through the component into a new SQLite file in `dir`.
+pub fn import_into_sqlite(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
+    loaded: &LoadedConnector,
+    client: &Arc<HttpsClient>,
+    config: &serde_json::Value,
+    dir: &std::path::Path,
+) -> (SyncReport, Duration) {
+    let db = Database::open(&dir.join("component.db")).unwrap();
+    let recipe = Arc::new(ConnectionRecipe {
+        runtime: runtime.clone(),
+        loaded: loaded.clone(),
+        client: client.clone(),
+        settings: ConnectionSettings {
+            name: "acme".into(),
+            config: config.clone(),
+            auth_scheme: Some("api_token".into()),
+            stores: connector_runtime::HostStores::new(db.clone()),
+            storage_quota: StorageQuota::default(),
+            log_limits: LogLimits::default(),
+            shared: Default::default(),
+        },
+    });
+    rt.block_on(async {
+        let started = Instant::now();
+        let mut first = recipe.open().await.unwrap();
+        let streams = sync::plan(&first.discover().await.unwrap(), &[]).unwrap();
+        drop(first);
+        let report = sync::run(
+            sync::connection_factory(recipe.clone()),
+            streams,
+            RecordStore::new(db, "acme"),
+            SyncOptions::default(),
+            Arc::new(|_| {}),
+        )
+        .await;
+        (report, started.elapsed())
+    })
+}
