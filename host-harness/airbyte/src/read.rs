@@ -260,7 +260,6 @@ async fn read(
 
 /// TRACE errors for the streams that failed, and how the read ended.
 fn finish(report: &SyncReport, selected: &[KindStream], output: &Output) -> Ended {
-    let mut first = None;
     for stream in &report.streams {
         if let Outcome::Failed(error) = &stream.outcome {
             let kind = selected
@@ -272,7 +271,6 @@ fn finish(report: &SyncReport, selected: &[KindStream], output: &Output) -> Ende
                 format!("stream {}: {error}", stream.stream),
                 kind,
             ));
-            first.get_or_insert_with(|| error.clone());
         }
     }
     output.emit_or_log(&Message::log(
@@ -283,8 +281,8 @@ fn finish(report: &SyncReport, selected: &[KindStream], output: &Output) -> Ende
             report.duration.as_secs_f64()
         ),
     ));
-    match first {
-        Some(error) => Ended::Failed(error),
+    match report.worst_failure() {
+        Some(error) => Ended::Failed(error.clone()),
         None if report.interrupted() => Ended::Stopped,
         None => Ended::Completed,
     }

@@ -84,6 +84,21 @@ impl SyncReport {
             .all(|s| !matches!(s.outcome, Outcome::Failed(_)))
     }
 
+    /// The failure that decides what to do next: one a retry cannot
+    /// mend (configuration, credentials, a broken component) before one it
+    /// can; the first of its kind.
+    pub fn worst_failure(&self) -> Option<&ConnectorError> {
+        let failures = || {
+            self.streams.iter().filter_map(|s| match &s.outcome {
+                Outcome::Failed(error) => Some(error),
+                _ => None,
+            })
+        };
+        failures()
+            .find(|e| !e.is_retryable())
+            .or_else(|| failures().next())
+    }
+
     /// Normalized records committed over all streams.
     pub fn records(&self) -> u64 {
         self.streams.iter().map(|s| s.records).sum()
@@ -135,3 +150,28 @@ pub enum Event {
 
 /// Receives progress events.
 pub type Progress = Arc<dyn Fn(Event) + Send + Sync>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_failure_is_one_a_retry_cannot_mend() {
+        let stream = |outcome| StreamReport::new("s", outcome);
+        let report = |outcomes: Vec<Outcome>| SyncReport {
+            streams: outcomes.into_iter().map(stream).collect(),
+            duration: Duration::ZERO,
+        };
+        let transient = ConnectorError::Transient("reset".into());
+        let crashed = ConnectorError::Crashed("trap".into());
+        assert_eq!(report(vec![Outcome::Done]).worst_failure(), None);
+        let mixed = report(vec![
+            Outcome::Failed(transient.clone()),
+            Outcome::Done,
+            Outcome::Failed(crashed.clone()),
+        ]);
+        assert_eq!(mixed.worst_failure(), Some(&crashed));
+        let retryable = report(vec![Outcome::Failed(transient.clone())]);
+        assert_eq!(retryable.worst_failure(), Some(&transient));
+    }
+}

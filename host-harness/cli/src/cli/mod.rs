@@ -155,10 +155,17 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             loop {
                 let report = sync_once(&context.db, &recipe, &options, &refresh).await?;
                 print!("{}", crate::progress::summary(&report));
-                if !report.succeeded() && args.every.is_none() {
-                    return Err(ConnectorError::Transient(
-                        "some streams failed (see above); run `sync` again to resume from the last committed page".into(),
-                    ));
+                match report.worst_failure() {
+                    // A retry cannot mend it: its own class and advice.
+                    Some(error) if !error.is_retryable() && args.every.is_none() => {
+                        return Err(error.clone())
+                    }
+                    Some(_) if args.every.is_none() => {
+                        return Err(ConnectorError::Transient(
+                            "some streams failed (see above); run `sync` again to resume from the last committed page".into(),
+                        ))
+                    }
+                    _ => {}
                 }
                 if report.interrupted() {
                     return Ok(Finished::Stopped);
