@@ -1,4 +1,5 @@
-"""Validates Airbyte messages (one JSON object per line on stdin) against the
+"""Validates Airbyte messages (one JSON object per line, in the file named by
+the first argument) against the
 protocol's published models (airbyte-protocol-models); exits 1 naming the
 first line that does not validate, else prints how many of each type."""
 import collections
@@ -15,7 +16,7 @@ PAYLOAD = {
 }
 
 counts = collections.Counter()
-for number, line in enumerate(sys.stdin, 1):
+for number, line in enumerate(open(sys.argv[1]), 1):
     try:
         message = AirbyteMessage.parse_obj(json.loads(line))
         if getattr(message, PAYLOAD[message.type]) is None:

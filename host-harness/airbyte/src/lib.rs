@@ -19,5 +19,5 @@ pub mod sink;
 pub mod spec;
 pub mod state;
 
-pub use output::Output;
+pub use output::{Captured, Output};
 pub use read::{failure_type, run, Command, Ended, Plugin};

@@ -48,6 +48,33 @@ impl Output {
     }
 }
 
+/// Messages kept in memory, for a platform that runs the bridge
+/// in-process (and for tests): give a clone to [`Output::new`], read
+/// [`Captured::text`].
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Tokens in memory, and a CONTROL message with the updated config each
 /// time the refresh token rotates: the platform persists it, since under
 /// Airbyte nothing else survives the process.
@@ -127,33 +154,17 @@ mod tests {
 
     use super::*;
 
-    /// A writer whose lines the test reads back.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Lines {
-        fn messages(&self) -> Vec<Value> {
-            String::from_utf8(self.0.lock().unwrap().clone())
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect()
-        }
+    fn messages(captured: &Captured) -> Vec<Value> {
+        captured
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     #[test]
     fn a_rotated_refresh_token_is_sent_in_the_config_before_it_is_stored() {
-        let lines = Lines::default();
+        let lines = Captured::default();
         let config = json!({"subdomain": "acme", "credentials": {"auth_type": "oauth", "refresh_token": "seed"}});
         let store = ControlTokenStore::new(
             Output::new(Box::new(lines.clone())),
@@ -164,7 +175,7 @@ mod tests {
         store
             .save_all("c", &[(rows::REFRESH_TOKEN, "seed")])
             .unwrap();
-        assert!(lines.messages().is_empty());
+        assert!(messages(&lines).is_empty());
         store
             .save_all(
                 "c",
@@ -172,7 +183,7 @@ mod tests {
             )
             .unwrap();
         store.save_all("c", &[(rows::ACCESS_TOKEN, "b")]).unwrap();
-        let messages = lines.messages();
+        let messages = messages(&lines);
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0]["type"], "CONTROL");
         assert_eq!(messages[0]["control"]["type"], "CONNECTOR_CONFIG");

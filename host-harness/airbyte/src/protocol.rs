@@ -172,14 +172,14 @@ pub enum SyncMode {
 }
 
 /// The catalog a platform hands `read`: the streams to read and how.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct ConfiguredCatalog {
     /// The selected streams.
     pub streams: Vec<ConfiguredStream>,
 }
 
 /// One selected stream.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct ConfiguredStream {
     /// The stream, as discovered.
     pub stream: ConfiguredStreamName,
@@ -188,7 +188,7 @@ pub struct ConfiguredStream {
 }
 
 /// The part of a configured stream `read` needs: its name.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct ConfiguredStreamName {
     /// The stream's name.
     pub name: String,

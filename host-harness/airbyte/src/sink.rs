@@ -202,20 +202,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::output::Captured;
     use crate::protocol::{Stream, SyncMode};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn kind(name: &str) -> KindStream {
         KindStream {
@@ -255,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_come_before_their_states_and_a_kind_ahead_skips_the_page_it_has() {
-        let lines = Lines::default();
+        let lines = Captured::default();
         let kinds = [kind("message"), kind("change")];
         let selection = Selection {
             modes: [
@@ -293,7 +281,7 @@ mod tests {
         assert_eq!(sink.commit_page(page("c3", both())).await.unwrap(), 1);
         assert_eq!(sink.commit_page(page("c4", both())).await.unwrap(), 2);
 
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         let messages: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

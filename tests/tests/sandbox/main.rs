@@ -19,6 +19,8 @@ use connector_store_sqlite::Database;
 use connector_tests::{TestServer, EXAMPLE_FEED, FEED_API_KEY, HOSTILE, SOCKETS_IMPORTER};
 use serde_json::{json, Value};
 
+mod airbyte;
+
 const FEED_HOST: &str = "feed.example.test";
 
 fn limits() -> Limits {
@@ -500,124 +502,4 @@ async fn compiled_components_are_cached_on_disk() {
     }
     let third = runtime.load_file(Path::new(EXAMPLE_FEED)).unwrap();
     assert!(!third.from_cache);
-}
-
-/// A writer whose bytes a test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The Airbyte bridge is for any component: the example connector's
-/// spec, check, catalog and read are protocol messages (validated with
-/// `airbyte-protocol-models` when `CONNECTOR_HOST_TEST_PYTHON` has it),
-/// and a second read from the first's state reads nothing again.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_example_connector_speaks_the_airbyte_protocol() {
-    use connector_airbyte::{protocol::ConfiguredCatalog, Command, Ended, Output, Plugin};
-    let setup = Setup::new(120).await;
-    let plugin = Plugin {
-        runtime: Arc::new(runtime()),
-        loaded: setup.runtime.load_file(Path::new(EXAMPLE_FEED)).unwrap(),
-        client: client(&setup.server, false),
-    };
-    let config = json!({"host": FEED_HOST, "credentials": {"auth_type": "api_key", "api_key": FEED_API_KEY}});
-    let catalog = || -> ConfiguredCatalog {
-        serde_json::from_value(
-            json!({"streams": [{"stream": {"name": "item"}, "sync_mode": "incremental"}]}),
-        )
-        .unwrap()
-    };
-    let captured = Captured::default();
-    let output = Output::new(Box::new(captured.clone()));
-    let read = |states| Command::Read {
-        config: config.clone(),
-        catalog: catalog(),
-        states,
-        options: Default::default(),
-    };
-    for command in [
-        Command::Spec,
-        Command::Check {
-            config: config.clone(),
-        },
-        Command::Discover {
-            config: config.clone(),
-        },
-        read(Vec::new()),
-    ] {
-        assert!(matches!(
-            connector_airbyte::run(&plugin, command, &output).await,
-            Ended::Completed
-        ));
-    }
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let messages: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let of = |kind: &str| {
-        messages
-            .iter()
-            .filter(|m| m["type"] == kind)
-            .collect::<Vec<_>>()
-    };
-    let spec = &of("SPEC")[0]["spec"]["connectionSpecification"];
-    assert_eq!(
-        spec["properties"]["credentials"]["oneOf"][0]["properties"]["api_key"]["airbyte_secret"],
-        true
-    );
-    assert_eq!(
-        of("CONNECTION_STATUS")[0]["connectionStatus"]["status"],
-        "SUCCEEDED"
-    );
-    assert_eq!(of("CATALOG")[0]["catalog"]["streams"][0]["name"], "item");
-    assert_eq!(of("RECORD").len(), 120);
-    let states: Vec<Value> = of("STATE").iter().map(|m| m["state"].clone()).collect();
-    let last = states.last().unwrap().clone();
-
-    let again = Captured::default();
-    let output = Output::new(Box::new(again.clone()));
-    let ended = connector_airbyte::run(
-        &plugin,
-        read(vec![serde_json::from_value(last).unwrap()]),
-        &output,
-    )
-    .await;
-    assert!(matches!(ended, Ended::Completed));
-    let second = String::from_utf8(again.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        !second.contains("\"type\":\"RECORD\""),
-        "nothing is read twice"
-    );
-
-    let Ok(python) = std::env::var("CONNECTOR_HOST_TEST_PYTHON") else {
-        eprintln!("skipped the protocol models' check: CONNECTOR_HOST_TEST_PYTHON is not set");
-        return;
-    };
-    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("airbyte/validate.py");
-    let mut child = std::process::Command::new(python)
-        .arg(validator)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, (text + &second).as_bytes()).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -11,13 +11,14 @@
 //! in `CONNECTOR_HOST_TEST_PYTHON`; without it they say they were skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{json, Value};
-use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
+use zendesk_sim::{Mutation, SimConfig, SimHandle, Simulator};
+
+mod clients;
+mod kill;
 
 const BIN: &str = env!("CARGO_BIN_EXE_connector-host");
 
@@ -212,22 +213,15 @@ fn airbyte_python() -> Option<String> {
 }
 
 /// Validate messages with the protocol's models.
-fn validate(python: &str, messages: &[Value]) {
-    let mut child = Command::new(python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/airbyte/validate.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn validate(python: &str, messages: &[Value], dir: &Path) {
+    let file = dir.join("messages.jsonl");
     let lines: String = messages.iter().map(|m| format!("{m}\n")).collect();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        stdin.write_all(lines.as_bytes()).unwrap();
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    std::fs::write(&file, lines).unwrap();
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/airbyte/validate.py"))
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -396,288 +390,7 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
     all.extend(refused);
 
     if let Some(python) = airbyte_python() {
-        validate(&python, &all);
+        validate(&python, &all, dir.path());
     }
-    sim.shutdown().await;
-}
-
-/// Under Zendesk's budgets (a simulated minute a second) the first import
-/// splits the comment history between the events export and the
-/// per-ticket queue, both kept in the connector's storage: the kills land
-/// in the split's probe and the queue too, and every read resumes from the
-/// states alone.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_read_killed_at_random_moments_resumes_from_its_last_state_without_loss() {
-    let sim = Simulator::start_settled(SimConfig {
-        tickets: 6000,
-        users: 400,
-        organizations: 40,
-        history_days: 60,
-        rate_limits: RateLimits::plan("enterprise"),
-        time_scale: 60.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_json(dir.path(), "config.json", &token_config(&sim));
-    let catalog = write_json(
-        dir.path(),
-        "catalog.json",
-        &configured_catalog(&sim, &config),
-    );
-    let seed = fastrand::u64(..);
-    eprintln!("kill schedule seed: {seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut platform = Platform::default();
-    let mut killed_mid_way = 0;
-    for round in 0..11 {
-        // What a dead process sent after its last state is not committed.
-        platform.pending.clear();
-        let state = platform.state_file(dir.path());
-        let mut command = airbyte(
-            &sim,
-            &[
-                "read",
-                "--config",
-                path(&config),
-                "--catalog",
-                path(&catalog),
-                "--state",
-                path(&state),
-            ],
-        );
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let last_round = round == 10;
-        let kill_after = Duration::from_millis(rng.u64(200..1500));
-        // The platform reads everything the process wrote before it died.
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
-                .collect::<Vec<_>>()
-        });
-        let killed = !last_round && {
-            let started = std::time::Instant::now();
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break false;
-                }
-                if started.elapsed() >= kill_after {
-                    let _ = child.kill(); // SIGKILL
-                    break true;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        };
-        let status = child.wait().unwrap();
-        let messages = reader.join().unwrap();
-        let states = of_type(&messages, "STATE").len();
-        eprintln!(
-            "round {round}: killed after {kill_after:?}: {killed}, {} messages, {states} states",
-            messages.len()
-        );
-        if killed && states > 0 {
-            killed_mid_way += 1;
-        }
-        if last_round {
-            assert!(status.success(), "the last read failed");
-        }
-        for message in &messages {
-            platform.take(message);
-        }
-    }
-    assert!(
-        killed_mid_way >= 3,
-        "the kills did not land mid-read; make the dataset larger"
-    );
-
-    let truth = sim.ground_truth("acme");
-    assert_eq!(platform.ids("conversation", false), truth.tickets.live());
-    assert_eq!(platform.ids("person", false), truth.users.live());
-    // Where the history split, from the connector's storage in the state.
-    let checkpoint = &platform.states["message"]["stream"]["stream_state"];
-    let storage =
-        connector_airbyte::state::decode_storage(checkpoint["storage"].as_str().unwrap()).unwrap();
-    let split = storage
-        .iter()
-        .find(|(key, _)| key == "comment-split")
-        .unwrap();
-    let split: Value = serde_json::from_slice(&split.1).unwrap();
-    assert!(
-        !platform.tables["message"].is_empty() && split["start"].as_i64().is_some(),
-        "{split}"
-    );
-    assert_eq!(
-        platform.ids("message", false),
-        truth.comments_with_split_at(split["start"].as_i64().unwrap())
-    );
-    let twice: Vec<_> = platform
-        .message_copies
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .collect();
-    assert!(twice.is_empty(), "messages committed twice: {twice:?}");
-    sim.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rotated_refresh_token_reaches_the_platform_and_the_old_config_gets_auth_advice() {
-    let sim = Simulator::start_settled(SimConfig {
-        tickets: 50,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let client = sim.oauth_client("acme");
-    let old = json!({
-        "subdomain": "acme",
-        "credentials": {
-            "auth_type": "oauth_refresh_token",
-            "oauth_client_id": client.client_id,
-            "oauth_client_secret": client.client_secret,
-            "oauth_refresh_token": client.refresh_token,
-        },
-    });
-    let config = write_json(dir.path(), "old.json", &old);
-    let catalog = json!({"streams": [{
-        "stream": {"name": "conversation", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-        "sync_mode": "incremental", "destination_sync_mode": "append",
-    }]});
-    let catalog = write_json(dir.path(), "catalog.json", &catalog);
-    let read = |config: &Path| {
-        run(airbyte(
-            &sim,
-            &[
-                "read",
-                "--config",
-                path(config),
-                "--catalog",
-                path(&catalog),
-            ],
-        ))
-    };
-    let (code, messages, stderr) = read(&config);
-    assert_eq!(code, Some(0), "{stderr}");
-    let controls = of_type(&messages, "CONTROL");
-    assert_eq!(controls.len(), 1, "one rotation, one CONTROL");
-    let control = &controls[0]["control"];
-    assert_eq!(control["type"], "CONNECTOR_CONFIG");
-    let rotated = &control["connectorConfig"]["config"];
-    let new_token = rotated["credentials"]["oauth_refresh_token"]
-        .as_str()
-        .unwrap();
-    assert_ne!(new_token, client.refresh_token);
-    assert_eq!(rotated["subdomain"], "acme");
-    // The CONTROL comes before any record read with the new tokens.
-    let first_record = messages.iter().position(|m| m["type"] == "RECORD").unwrap();
-    let control_at = messages
-        .iter()
-        .position(|m| m["type"] == "CONTROL")
-        .unwrap();
-    assert!(control_at < first_record);
-    assert_eq!(
-        of_type(&messages, "RECORD").len(),
-        sim.ground_truth("acme").tickets.versions.len()
-    );
-
-    // The old config's token is void at Zendesk: auth advice, exit code 3.
-    let (code, refused, _) = read(&config);
-    assert_eq!(code, Some(3));
-    let errors: Vec<_> = of_type(&refused, "TRACE")
-        .into_iter()
-        .filter(|t| t["trace"]["type"] == "ERROR")
-        .collect();
-    assert!(!errors.is_empty());
-    let error = &errors[0]["trace"]["error"];
-    assert_eq!(error["failure_type"], "config_error");
-    let message = error["message"].as_str().unwrap();
-    assert!(message.contains("authorize"), "{message}");
-    assert!(!message.contains(&client.refresh_token) && !message.contains(new_token));
-
-    // The config the platform persisted works.
-    let persisted = write_json(dir.path(), "new.json", rotated);
-    let (code, _, stderr) = read(&persisted);
-    assert_eq!(code, Some(0), "{stderr}");
-    sim.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn pyairbyte_reads_every_stream_into_duckdb_then_only_the_changes() {
-    let Some(python) = airbyte_python() else {
-        return;
-    };
-    let sim = Simulator::start_settled(SimConfig {
-        tickets: 300,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_json(dir.path(), "config.json", &token_config(&sim));
-    // PyAirbyte runs an executable with the protocol's arguments only.
-    let executable = dir.path().join("source-connector-host");
-    let quoted: Vec<String> = host_args(&sim).iter().map(|a| format!("'{a}'")).collect();
-    std::fs::write(
-        &executable,
-        format!(
-            "#!/bin/sh\nexec '{BIN}' {} airbyte \"$@\"\n",
-            quoted.join(" ")
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &executable,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let cache = dir.path().join("cache.duckdb");
-    let read = || {
-        let out = Command::new(&python)
-            .arg(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/airbyte/pyairbyte_read.py"),
-            )
-            .args([path(&config), path(&executable), path(&cache)])
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str::<Value>(stdout.lines().last().unwrap()).unwrap()
-    };
-    let truth = sim.ground_truth("acme");
-    let first = read();
-    let counts = &first["counts"];
-    assert_eq!(counts["conversation"], truth.tickets.versions.len());
-    assert_eq!(first["comments"], truth.comments.versions.len());
-    assert_eq!(counts["person"], truth.users.versions.len());
-    assert_eq!(counts["account"], truth.organizations.versions.len());
-
-    sim.mutate("acme", Mutation::CreateTickets { count: 5 })
-        .unwrap();
-    sim.advance_time(120);
-    let second = read();
-    let tickets = sim.ground_truth("acme").tickets.versions.len() as u64;
-    let cached = second["counts"]["conversation"].as_u64().unwrap();
-    assert!(
-        cached >= tickets,
-        "{cached} conversations cached of {tickets}"
-    );
-    let processed = second["processed"].as_u64().unwrap();
-    assert!(
-        processed < first["processed"].as_u64().unwrap() / 5,
-        "the second read fetched {processed} records, not only the changes"
-    );
     sim.shutdown().await;
 }
