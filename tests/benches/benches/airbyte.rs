@@ -13,28 +13,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use benches::sim::{import_into_sqlite, SimProcess};
+use benches::sim::{env_or, import_into_sqlite, zendesk_component, SimProcess};
 use connector_airbyte::protocol::ConfiguredCatalog;
-use connector_airbyte::{Command, Ended, Output, Plugin};
-use connector_runtime::http_policy::ResolveOverrides;
-use connector_runtime::outbound::{HttpsClient, NetworkOptions};
-use connector_runtime::{Limits, Runtime};
+use connector_airbyte::{Captured, Command, Ended, Output, Plugin};
 use serde_json::{json, Value};
 
 /// Every stream the bridge discovers, incremental where it can be.
 fn catalog(rt: &tokio::runtime::Runtime, plugin: &Plugin, config: &Value) -> ConfiguredCatalog {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let output = Output::new(Box::new(Shared(lines.clone())));
+    let captured = Captured::default();
+    let output = Output::new(Box::new(captured.clone()));
     let discover = Command::Discover {
         config: config.clone(),
     };
@@ -42,7 +29,7 @@ fn catalog(rt: &tokio::runtime::Runtime, plugin: &Plugin, config: &Value) -> Con
         rt.block_on(connector_airbyte::run(plugin, discover, &output)),
         Ended::Completed
     ));
-    let message: Value = serde_json::from_slice(&lines.lock().unwrap()).unwrap();
+    let message: Value = serde_json::from_str(&captured.text()).unwrap();
     let streams: Vec<Value> = message["catalog"]["streams"]
         .as_array()
         .unwrap()
@@ -77,10 +64,7 @@ impl std::io::Write for Tally {
 }
 
 fn main() {
-    let tickets: usize = std::env::var("IMPORT_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let tickets = env_or("IMPORT_TICKETS", 100_000);
     if SimProcess::serve_if_child(tickets) {
         return;
     }
@@ -90,20 +74,9 @@ fn main() {
         .build()
         .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let runtime =
-        Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
-    let loaded = runtime
-        .load(connector_host::context::builtin_zendesk())
-        .unwrap();
-    let resolve = format!("acme.zendesk.com:443:{}", sim.addr);
-    let client = Arc::new(
-        HttpsClient::new(NetworkOptions {
-            resolve: ResolveOverrides::parse(std::slice::from_ref(&resolve)).unwrap(),
-            extra_ca_pem: std::fs::read(&sim.ca).unwrap(),
-            ..NetworkOptions::default()
-        })
-        .unwrap(),
-    );
+    let (runtime, loaded) = zendesk_component(cache.path());
+    let resolve = sim.resolve();
+    let client = sim.client();
     let config = sim.config();
     let mut rows = Vec::new();
 

@@ -12,13 +12,8 @@ use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
 use benches::peak_resident_bytes;
-use benches::sim::{import_into_sqlite, SimProcess};
-use connector_runtime::http_policy::ResolveOverrides;
-use connector_runtime::kv::StorageQuota;
-use connector_runtime::logs::LogLimits;
-use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use benches::sim::{env_or, import_into_sqlite, settings, zendesk_component, SimProcess};
 use connector_runtime::ConnectionRecipe;
-use connector_runtime::{ConnectionSettings, Limits, Runtime};
 use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
 use connector_sync::{self as sync, SourceFactory, SyncOptions, SyncReport};
@@ -29,14 +24,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let tickets: usize = std::env::var("IMPORT_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let runs: usize = std::env::var("IMPORT_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let tickets = env_or("IMPORT_TICKETS", 100_000);
+    let runs = env_or("IMPORT_RUNS", 3);
     if SimProcess::serve_if_child(tickets) {
         return;
     }
@@ -47,20 +36,8 @@ fn main() {
         .build()
         .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let runtime =
-        Arc::new(Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap());
-    let loaded = runtime
-        .load(connector_host::context::builtin_zendesk())
-        .unwrap();
-    let client = Arc::new(
-        HttpsClient::new(NetworkOptions {
-            resolve: ResolveOverrides::parse(&[format!("acme.zendesk.com:443:{}", sim.addr)])
-                .unwrap(),
-            extra_ca_pem: std::fs::read(&sim.ca).unwrap(),
-            ..NetworkOptions::default()
-        })
-        .unwrap(),
-    );
+    let (runtime, loaded) = zendesk_component(cache.path());
+    let client = sim.client();
     let config = sim.config();
 
     let import_component =
@@ -79,15 +56,11 @@ fn main() {
                 runtime: runtime.clone(),
                 loaded: loaded.clone(),
                 client: client.clone(),
-                settings: ConnectionSettings {
-                    name: "discover".into(),
-                    config: config.clone(),
-                    auth_scheme: Some("api_token".into()),
-                    stores: connector_runtime::HostStores::new(Database::in_memory().unwrap()),
-                    storage_quota: StorageQuota::default(),
-                    log_limits: LogLimits::default(),
-                    shared: Default::default(),
-                },
+                settings: settings(
+                    "discover",
+                    connector_runtime::HostStores::new(Database::in_memory().unwrap()),
+                    &config,
+                ),
             }
             .open()
             .await

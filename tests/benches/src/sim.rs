@@ -7,10 +7,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
-use connector_runtime::outbound::HttpsClient;
-use connector_runtime::{ConnectionRecipe, ConnectionSettings, LoadedConnector, Runtime};
+use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::{
+    ConnectionRecipe, ConnectionSettings, HostStores, Limits, LoadedConnector, Runtime,
+};
 use connector_store_sqlite::{Database, RecordStore};
 use connector_sync::{self as sync, SyncOptions, SyncReport};
 use zendesk_sim::SimConfig;
@@ -108,6 +111,23 @@ impl SimProcess {
         }
     }
 
+    /// The `--resolve` pin of the account's host to the simulator.
+    pub fn resolve(&self) -> String {
+        format!("acme.zendesk.com:443:{}", self.addr)
+    }
+
+    /// An HTTPS client that reaches the simulator and trusts its CA.
+    pub fn client(&self) -> Arc<HttpsClient> {
+        Arc::new(
+            HttpsClient::new(NetworkOptions {
+                resolve: ResolveOverrides::parse(&[self.resolve()]).unwrap(),
+                extra_ca_pem: std::fs::read(&self.ca).unwrap(),
+                ..NetworkOptions::default()
+            })
+            .unwrap(),
+        )
+    }
+
     /// The connector's config for the account (API token).
     pub fn config(&self) -> serde_json::Value {
         serde_json::json!({"subdomain": "acme", "email": self.email, "api_token": self.token})
@@ -117,6 +137,36 @@ impl SimProcess {
     pub fn stop(mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
+    }
+}
+
+/// A number from the environment variable `var`, else `default`.
+pub fn env_or(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The engine, compiling into `cache`, and the built-in Zendesk component.
+pub fn zendesk_component(cache: &std::path::Path) -> (Arc<Runtime>, LoadedConnector) {
+    let runtime = Arc::new(Runtime::new(Limits::default(), Some(cache.to_path_buf())).unwrap());
+    let loaded = runtime
+        .load(connector_host::context::builtin_zendesk())
+        .unwrap();
+    (runtime, loaded)
+}
+
+/// The settings of connection `name` of the account (API token).
+pub fn settings(name: &str, stores: HostStores, config: &serde_json::Value) -> ConnectionSettings {
+    ConnectionSettings {
+        name: name.into(),
+        config: config.clone(),
+        auth_scheme: Some("api_token".into()),
+        stores,
+        storage_quota: StorageQuota::default(),
+        log_limits: LogLimits::default(),
+        shared: Default::default(),
     }
 }
 
@@ -134,15 +184,7 @@ pub fn import_into_sqlite(
         runtime: runtime.clone(),
         loaded: loaded.clone(),
         client: client.clone(),
-        settings: ConnectionSettings {
-            name: "acme".into(),
-            config: config.clone(),
-            auth_scheme: Some("api_token".into()),
-            stores: connector_runtime::HostStores::new(db.clone()),
-            storage_quota: StorageQuota::default(),
-            log_limits: LogLimits::default(),
-            shared: Default::default(),
-        },
+        settings: settings("acme", HostStores::new(db.clone()), config),
     });
     rt.block_on(async {
         let started = Instant::now();
