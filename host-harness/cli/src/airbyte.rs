@@ -11,12 +11,15 @@ use crate::cli::{AirbyteArgs, AirbyteCommand, Finished};
 use crate::connection_file::Plugin as PluginFile;
 use crate::context::Host;
 
+/// A file of the protocol, the flag that named it saying which.
+fn read_file(flag: &str, path: &Path) -> Result<String, ConnectorError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConnectorError::config(flag, format!("cannot read {}: {e}", path.display())))
+}
+
 /// A JSON file of the protocol, read and parsed.
 fn json_file<T: serde::de::DeserializeOwned>(flag: &str, path: &Path) -> Result<T, ConnectorError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConnectorError::config(flag, format!("cannot read {}: {e}", path.display()))
-    })?;
-    serde_json::from_str(&text)
+    serde_json::from_str(&read_file(flag, path)?)
         .map_err(|e| ConnectorError::config(flag, format!("{} is not valid: {e}", path.display())))
 }
 
@@ -37,15 +40,7 @@ fn command(
             config: json_file("--config", &a.config.config)?,
             catalog: json_file("--catalog", &a.catalog)?,
             states: match &a.state {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        ConnectorError::config(
-                            "--state",
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    })?;
-                    connector_airbyte::state::parse_states(&text)?
-                }
+                Some(path) => connector_airbyte::state::parse_states(&read_file("--state", path)?)?,
                 None => Vec::new(),
             },
             options: SyncOptions {
@@ -61,13 +56,9 @@ pub async fn run(host: &Host, args: AirbyteArgs) -> Result<Finished, ConnectorEr
     let output = Output::new(Box::new(std::io::stdout()));
     let stop = connector_sync::StopSignal::default();
     let prepared = (|| {
-        let plugin = match args.plugin.as_str() {
-            "zendesk" => PluginFile::BuiltinZendesk,
-            path => PluginFile::File(path.into()),
-        };
         let plugin = Plugin {
             runtime: host.runtime.clone(),
-            loaded: host.load(&plugin)?,
+            loaded: host.load(&PluginFile::named(&args.plugin))?,
             client: host.client(false)?,
         };
         Ok::<_, ConnectorError>((plugin, command(args, &stop)?))

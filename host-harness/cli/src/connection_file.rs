@@ -95,6 +95,17 @@ pub enum Plugin {
     File(PathBuf),
 }
 
+impl Plugin {
+    /// The plugin a `--plugin` value names: `zendesk`, or a component file
+    /// (relative to the working directory).
+    pub fn named(name: &str) -> Self {
+        match name {
+            "zendesk" => Plugin::BuiltinZendesk,
+            path => Plugin::File(PathBuf::from(path)),
+        }
+    }
+}
+
 impl ConnectionFile {
     /// Read and parse a connection file.
     pub fn load(path: &Path) -> Result<(Self, PathBuf), ConnectorError> {

@@ -5,7 +5,7 @@ mod args;
 
 pub use args::*;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use connector_runtime::ConnectorError;
@@ -89,11 +89,7 @@ pub async fn run(cli: Cli) -> Result<Finished, ConnectorError> {
     match cli.command {
         Command::Spec(args) => {
             let host = Host::new(cli.global)?;
-            let plugin = match args.plugin.as_str() {
-                "zendesk" => Plugin::BuiltinZendesk,
-                path => Plugin::File(PathBuf::from(path)),
-            };
-            let loaded = host.load(&plugin)?;
+            let loaded = host.load(&Plugin::named(&args.plugin))?;
             let spec = connector_runtime::connection::read_spec(&host.runtime, &loaded).await?;
             println!("{}", crate::report::spec_json(&spec));
             Ok(Finished::Completed)
