@@ -186,10 +186,7 @@ pub async fn sync_once(
     options.refresh_every = refresh_intervals(&discovered, refresh);
     let options = &options;
     let store = RecordStore::new(db.clone(), &recipe.settings.name);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = unix_now();
     let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
     let skipped = connector_sync::not_due(&streams, options, last_synced, now);
     for (name, last) in &skipped {
@@ -208,4 +205,12 @@ pub async fn sync_once(
         crate::progress::for_stderr(),
     )
     .await)
+}
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

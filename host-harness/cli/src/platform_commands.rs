@@ -6,6 +6,7 @@ use std::path::Path;
 
 use connector_platform::match_report::{report_text, MatchReport};
 use connector_platform::model::Status;
+use connector_platform::window::Range;
 use connector_platform::{customers, documents, html, matching, overrides, signals, PlatformStore};
 use connector_runtime::ConnectorError;
 use connector_store_sqlite::Database;
@@ -79,16 +80,21 @@ pub fn match_customers(
     Ok(out)
 }
 
-/// `report --config FILE [--html FILE]`: re-match, then the signals table
-/// (and the page).
-pub fn report(db: &Database, config: &Path, html: Option<&Path>) -> Result<String, ConnectorError> {
+/// `report --config FILE [--html FILE] [--since DAY] [--until DAY] [--all]`:
+/// re-match, then the signals over the window (and the page).
+pub fn report(
+    db: &Database,
+    config: &Path,
+    html: Option<&Path>,
+    range: Range,
+) -> Result<String, ConnectorError> {
     let connection = connection_name(config)?;
     if db.customers()?.is_empty() {
         return Err(no_customers());
     }
     let matched = matching::run(db, &connection)?;
     eprintln!("matching: {}", summary_line(&matched));
-    let signals = signals::load(db, &connection)?;
+    let signals = signals::load(db, &connection, range)?;
     let mut out = signals::table(&signals, &ADVICE);
     if let Some(path) = html {
         std::fs::write(path, html::page(&signals)).map_err(|e| {
@@ -120,6 +126,8 @@ const ADVICE: signals::Advice<'static> = signals::Advice {
     no_customers: "import the customer list (`customers import FILE`) \
                    and check `customers match --config FILE`",
     unattributed: "`customers match --config FILE` shows why",
+    whole_history:
+        "`report --all` covers the whole history, `--since DAY` and `--until DAY` another window",
 };
 
 fn no_customers() -> ConnectorError {

@@ -11,8 +11,14 @@
 //!  "properties": {"custom_fields": {title: label}, "satisfaction": {score, reason, comment},
 //!                 "tags": [...]},
 //!  "requester": {the person record}, "organization": {the account record},
-//!  "customer": {"id", "name", "via"}}
+//!  "customer": {"id", "name", "via"},
+//!  "sentiment": {"mean", "first", "last", "min", "scored", "not_english",
+//!                "messages": [{"key", "at", "outcome", "score"}]}}
 //! ```
+//!
+//! `sentiment` covers the customer's messages ([`crate::sentiment`]): each
+//! with its outcome (`scored`, `not_english`, `no_text`) and VADER score,
+//! and their summary (null numbers when none was scored).
 //!
 //! The content is the conversation: every message in order (time, then
 //! comment, then chat line), the lines of a chat transcript under one
@@ -25,6 +31,8 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::records::{Account, Conversation, Kind, Message, Person, Time};
+use crate::sentiment::stored::{refresh, summarize, CustomerMessage};
+use crate::sentiment::{Scorer, Sentiment};
 use crate::store::{read, read_as, PlatformStore, Tombstones};
 use crate::text::format_time;
 use connector_runtime::ConnectorError;
@@ -144,6 +152,9 @@ pub fn export(
         })
         .collect();
 
+    let scores = refresh(store, connection, &Scorer::default())?;
+    let sentiments = scores.by_conversation();
+
     let mut written = 0;
     for (key, ticket) in &tickets {
         if selected.as_ref().is_some_and(|s| !s.contains(key)) {
@@ -180,6 +191,7 @@ pub fn export(
             "requester": requester,
             "organization": organization,
             "customer": customers.get(key),
+            "sentiment": sentiment(sentiments.get(key.as_str()).map(Vec::as_slice).unwrap_or_default()),
         });
         writeln!(out, "{document}").map_err(|e| ConnectorError::Io {
             what: "cannot write the documents".into(),
@@ -188,6 +200,36 @@ pub fn export(
         written += 1;
     }
     Ok(written)
+}
+
+/// A ticket's customer sentiment: each message and the summary.
+fn sentiment(messages: &[&CustomerMessage]) -> Value {
+    let summary = summarize(messages);
+    let each: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let outcome = match m.sentiment {
+                Sentiment::Scored(_) => "scored",
+                Sentiment::NotEnglish => "not_english",
+                Sentiment::NoText => "no_text",
+            };
+            json!({
+                "key": m.key,
+                "at": m.at.map(|t| format_time(t).replace(' ', "T") + "Z"),
+                "outcome": outcome,
+                "score": m.sentiment.score(),
+            })
+        })
+        .collect();
+    json!({
+        "mean": summary.map(|s| s.mean),
+        "first": summary.map(|s| s.first),
+        "last": summary.map(|s| s.last),
+        "min": summary.map(|s| s.min),
+        "scored": summary.map_or(0, |s| s.scored),
+        "not_english": messages.iter().filter(|m| m.sentiment == Sentiment::NotEnglish).count(),
+        "messages": each,
+    })
 }
 
 /// The conversation as text.

@@ -22,6 +22,7 @@
 
 pub mod customers;
 pub mod documents;
+pub mod ecsat;
 pub mod html;
 pub mod input;
 pub mod match_report;
@@ -31,8 +32,10 @@ pub mod model;
 pub mod overrides;
 pub mod records;
 pub mod satisfaction;
+pub mod sentiment;
 pub mod signals;
 pub mod store;
 pub mod text;
+pub mod window;
 
 pub use store::{PlatformStore, StoredRecord, Tombstones};

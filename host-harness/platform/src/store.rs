@@ -6,8 +6,11 @@
 use connector_runtime::ConnectorError;
 use serde::de::DeserializeOwned;
 
+use std::collections::HashMap;
+
 use crate::model::{Customer, MatchResults, OverrideRule};
 use crate::records::Kind;
+use crate::sentiment::stored::StoredSentiment;
 
 /// A normalized record as stored, lent while it is visited.
 #[derive(Clone, Copy, Debug)]
@@ -72,8 +75,24 @@ pub trait PlatformStore {
     /// The connections that have matching results, sorted.
     fn matched_connections(&self) -> Result<Vec<String>, ConnectorError>;
 
-    /// Delete a connection's platform data (overrides and matching
-    /// results; the customer list is shared and stays). Returns the rows
+    /// The stored sentiment of a connection's customer messages, by
+    /// message key.
+    fn sentiment_scores(
+        &self,
+        connection: &str,
+    ) -> Result<HashMap<String, StoredSentiment>, ConnectorError>;
+
+    /// Store the scores of new or changed messages and drop those of
+    /// `removed` messages, at once.
+    fn update_sentiment_scores(
+        &self,
+        connection: &str,
+        changed: &[(String, StoredSentiment)],
+        removed: &[String],
+    ) -> Result<(), ConnectorError>;
+
+    /// Delete a connection's platform data (overrides, matching results
+    /// and sentiment scores; the customer list is shared and stays). Returns the rows
     /// removed per table.
     fn forget_connection(
         &self,

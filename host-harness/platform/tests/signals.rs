@@ -3,7 +3,8 @@
 
 mod common;
 
-use connector_platform::signals::{self, Advice, CustomerSignals};
+use connector_platform::signals::{self, Advice, CustomerSignals, Point};
+use connector_platform::window::{Granularity, Range};
 use connector_platform::{html, matching};
 use connector_store_sqlite::Database;
 use serde_json::json;
@@ -13,7 +14,19 @@ use common::*;
 const ADVICE: Advice<'static> = Advice {
     no_customers: "import the customer list",
     unattributed: "the matching report shows why",
+    whole_history: "ask for all of it",
 };
+
+/// A period's tickets, median first reply, good and bad ratings.
+fn point(tickets: usize, first_reply: Option<i64>, good: usize, bad: usize) -> Point {
+    Point {
+        tickets,
+        first_reply,
+        good,
+        bad,
+        ..Point::default()
+    }
+}
 
 /// Hand-made tickets of two customers with replies, changes and ratings,
 /// whose signals are worked out in the comments.
@@ -161,9 +174,11 @@ fn signals_account(db: &Database, with_history: bool) {
 fn signals_match_values_computed_by_hand() {
     let db = Database::in_memory().unwrap();
     signals_account(&db, true);
-    let signals = signals::load(&db, CONNECTION).unwrap();
+    let signals = signals::load(&db, CONNECTION, Range::default()).unwrap();
+    let window = signals.window.clone().unwrap();
+    assert_eq!(window.granularity, Granularity::Week);
     assert_eq!(
-        signals.weeks,
+        window.periods,
         vec![MONDAY, MONDAY + 7 * DAY, MONDAY + 14 * DAY]
     );
     assert!(signals.history);
@@ -172,7 +187,11 @@ fn signals_match_values_computed_by_hand() {
         customer_id: "acme".into(),
         name: "Acme".into(),
         tickets: 4,
-        weekly: vec![2, 0, 2],
+        periods: vec![
+            point(2, Some(4500), 1, 1),
+            point(0, None, 0, 0),
+            point(2, Some(14_400), 1, 0),
+        ],
         first_reply: Some(7200),
         replied: 3,
         resolution: Some(36_000),
@@ -182,12 +201,17 @@ fn signals_match_values_computed_by_hand() {
         offered: 1,
         escalated: 2,
         reopened: 1,
+        ..CustomerSignals::default()
     };
     let globex = CustomerSignals {
         customer_id: "globex".into(),
         name: "Globex".into(),
         tickets: 2,
-        weekly: vec![0, 2, 0],
+        periods: vec![
+            point(0, None, 0, 0),
+            point(2, Some(900), 0, 1),
+            point(0, None, 0, 0),
+        ],
         first_reply: Some(900),
         replied: 2,
         resolution: Some(5400),
@@ -197,11 +221,18 @@ fn signals_match_values_computed_by_hand() {
         offered: 0,
         escalated: 0,
         reopened: 0,
+        ..CustomerSignals::default()
     };
     // Customers without a matched organization, person or ticket are left out.
     assert_eq!(signals.customers, vec![acme, globex]);
     let table = signals::table(&signals, &ADVICE);
     let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "TRENDS");
+    assert!(
+        lines[1].starts_with("Acme (acme): sentiment: too few customer messages"),
+        "{table}"
+    );
+    let lines = &lines[4..];
     assert_eq!(
         columns(lines[1]),
         [
@@ -215,7 +246,12 @@ fn signals_match_values_computed_by_hand() {
             "1",
             "1",
             "2",
-            "1"
+            "1",
+            "-",
+            "-",
+            "67% of 3",
+            "-",
+            "67% of 3"
         ]
     );
     assert_eq!(
@@ -231,18 +267,31 @@ fn signals_match_values_computed_by_hand() {
             "1",
             "0",
             "0",
-            "0"
+            "0",
+            "-",
+            "-",
+            "0% of 1",
+            "-",
+            "0% of 1"
         ]
     );
     assert!(
-        table.contains("2024-01-01 to 2024-01-15 (3 weeks)"),
+        table.contains("tickets created 2024-01-01 to 2024-01-16 (UTC; 3 weeks, from Monday)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("ECSAT: not estimated: only 5 rated tickets"),
         "{table}"
     );
     assert!(table.contains("1 tickets are not attributed"), "{table}");
     assert!(!table.contains("n/a"), "{table}");
 
     let page = html::page(&signals);
-    assert_eq!(page.matches("<svg").count(), 5, "one chart per signal");
+    assert_eq!(
+        page.matches("<svg").count(),
+        2 * 4 + 2 + 2 + 1 + 3,
+        "trends and sentiment per customer, satisfaction, volume, medians and escalations"
+    );
     assert!(page.contains("Acme (acme): 2 tickets in the week of 2024-01-01"));
     assert!(page.contains("Globex (globex): median 15m over 2 tickets"));
     assert!(!page.contains("http"), "self-contained");
@@ -252,7 +301,7 @@ fn signals_match_values_computed_by_hand() {
 fn signals_without_change_history_say_so() {
     let db = Database::in_memory().unwrap();
     signals_account(&db, false);
-    let signals = signals::load(&db, CONNECTION).unwrap();
+    let signals = signals::load(&db, CONNECTION, Range::default()).unwrap();
     assert!(!signals.history);
     let acme = &signals.customers[0];
     assert_eq!(
@@ -261,7 +310,7 @@ fn signals_without_change_history_say_so() {
     );
     let table = signals::table(&signals, &ADVICE);
     assert_eq!(
-        columns(table.lines().nth(1).unwrap()),
+        columns(table.lines().nth(5).unwrap())[..11],
         [
             "Acme (acme)",
             "4",
@@ -278,7 +327,7 @@ fn signals_without_change_history_say_so() {
     );
     assert!(table.contains("n/a: no change history synced"), "{table}");
     let page = html::page(&signals);
-    assert_eq!(page.matches("<svg").count(), 3);
+    assert_eq!(page.matches("<svg").count(), 2 * 4 + 2 + 2 + 1 + 1);
     assert_eq!(page.matches("n/a: no change history synced").count(), 2);
 }
 

@@ -107,7 +107,8 @@ fn results_and_overrides_read_back_as_written_until_forgotten() {
             ("customer_overrides", 1),
             ("customer_matches", 2),
             ("customer_people", 1),
-            ("customer_conversations", 1)
+            ("customer_conversations", 1),
+            ("message_sentiment", 0)
         ]
     );
     assert_eq!(

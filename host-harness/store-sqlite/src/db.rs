@@ -153,6 +153,17 @@ CREATE TABLE IF NOT EXISTS customer_conversations (
 );
 CREATE INDEX IF NOT EXISTS customer_conversations_by_customer
     ON customer_conversations (connection, customer_id);
+-- The sentiment of customer messages (`connector-host report`, `export
+-- --documents`): VADER's compound score, or why there is none; kept until
+-- the message's text (its fingerprint) changes.
+CREATE TABLE IF NOT EXISTS message_sentiment (
+    connection  TEXT NOT NULL,
+    message_key TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('scored', 'not_english', 'no_text')),
+    compound    REAL CHECK ((outcome = 'scored') = (compound IS NOT NULL)),
+    PRIMARY KEY (connection, message_key)
+);
 -- Messages follow their ticket.
 CREATE VIEW IF NOT EXISTS customer_messages AS
 SELECT m.connection, m.key AS message_key, cc.conversation_key, cc.customer_id, m.data

@@ -11,6 +11,7 @@ pub mod db;
 mod kv;
 mod platform;
 pub mod records;
+mod sentiment;
 
 pub use db::Database;
 pub use records::{RecordStore, StreamState};

@@ -4,7 +4,7 @@
 //! `customer_matches`, `customer_people`, `customer_conversations`; see
 //! [`crate::db`]). The platform computes; this only reads and writes rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::{params, Transaction};
 
@@ -12,6 +12,7 @@ use connector_platform::customers::normalize_name;
 use connector_platform::model::{
     Customer, Decision, Link, MatchResults, Method, OrgMatch, Outcome, OverrideRule, Status, Via,
 };
+use connector_platform::sentiment::stored::StoredSentiment;
 use connector_platform::{PlatformStore, StoredRecord, Tombstones};
 use connector_runtime::{ConnectorError, StoreError};
 
@@ -25,7 +26,7 @@ const RESULTS: [&str; 3] = [
 ];
 
 /// Run a query and collect its rows.
-fn query<T>(
+pub(crate) fn query<T>(
     conn: &rusqlite::Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -347,6 +348,22 @@ impl PlatformStore for Database {
         )
     }
 
+    fn sentiment_scores(
+        &self,
+        connection: &str,
+    ) -> Result<HashMap<String, StoredSentiment>, ConnectorError> {
+        crate::sentiment::scores(self, connection)
+    }
+
+    fn update_sentiment_scores(
+        &self,
+        connection: &str,
+        changed: &[(String, StoredSentiment)],
+        removed: &[String],
+    ) -> Result<(), ConnectorError> {
+        crate::sentiment::update(self, connection, changed, removed)
+    }
+
     fn forget_connection(
         &self,
         connection: &str,
@@ -355,7 +372,13 @@ impl PlatformStore for Database {
         let tx = conn.transaction().map_err(host_error)?;
         let removed = clear(
             &tx,
-            &["customer_overrides", RESULTS[0], RESULTS[1], RESULTS[2]],
+            &[
+                "customer_overrides",
+                RESULTS[0],
+                RESULTS[1],
+                RESULTS[2],
+                "message_sentiment",
+            ],
             connection,
         )?;
         tx.commit().map_err(host_error)?;

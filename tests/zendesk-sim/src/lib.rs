@@ -118,6 +118,14 @@ impl Simulator {
     }
 }
 
+/// Whether the organization at `index` (0-based, in id order) is one whose
+/// customers grow unhappier over the account's history: their comments read
+/// more negative and their ratings turn bad (every fifth: the second, the
+/// seventh, ...).
+pub fn souring_organization(index: usize) -> bool {
+    index % 5 == 1
+}
+
 /// The expected dataset of every account of `config`, without serving anything (the same
 /// dataset a simulator started with `config` serves before any mutation).
 pub fn ground_truth(config: &SimConfig) -> BTreeMap<String, GroundTruth> {

@@ -51,8 +51,10 @@ pub enum Command {
     /// organizations, people and tickets to it.
     #[command(subcommand)]
     Customers(CustomersCommand),
-    /// Support signals per matched customer: weekly volume, first reply and
-    /// resolution times, satisfaction, escalations.
+    /// Support signals per matched customer over the last 26 weeks (or
+    /// `--since`/`--until`, or `--all`): trends, volume, first reply and
+    /// resolution times, customer sentiment, satisfaction rated and
+    /// estimated, escalations.
     Report(ReportArgs),
     /// Speak the Airbyte protocol for any connector component (one JSON
     /// message per line on standard output); keeps nothing locally.
@@ -155,6 +157,42 @@ pub struct ReportArgs {
     /// Also write the signals as a self-contained HTML page with charts.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Tickets created from this day on (YYYY-MM-DD, UTC); default: 26
+    /// weeks before `--until`.
+    #[arg(long, value_name = "DAY", value_parser = parse_day, conflicts_with = "all")]
+    pub since: Option<i64>,
+    /// Tickets created up to and including this day (YYYY-MM-DD, UTC);
+    /// default: now.
+    #[arg(long, value_name = "DAY", value_parser = parse_day, conflicts_with = "all")]
+    pub until: Option<i64>,
+    /// The whole history, from the first ticket to the last. Windows over
+    /// 26 weeks are summarized by month.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A `YYYY-MM-DD` day as Unix seconds at its start (UTC).
+fn parse_day(text: &str) -> Result<i64, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, format)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| format!("`{text}` is not a day like 2026-01-31"))
+}
+
+impl ReportArgs {
+    /// The window asked for, as of `now` (Unix seconds).
+    pub fn range(&self, now: i64) -> connector_platform::window::Range {
+        use connector_platform::window::Range;
+        const DAY: i64 = 86_400;
+        if self.all {
+            return Range::default();
+        }
+        let until = self.until.map_or(now, |day| day + DAY);
+        Range {
+            since: Some(self.since.unwrap_or(until - 26 * 7 * DAY)),
+            until: Some(until),
+        }
+    }
 }
 
 /// Arguments of `sync`.

@@ -13,7 +13,7 @@ use connector_store_sqlite::RecordStore;
 use connector_sync::{StopSignal, SyncOptions};
 
 use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
-use crate::context::{sync_once, Context, Host};
+use crate::context::{sync_once, unix_now, Context, Host};
 
 /// A failure to write an export to its file or standard output.
 fn export_unwritable(error: std::io::Error) -> ConnectorError {
@@ -285,7 +285,8 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             crate::platform_commands::report(
                 &context.db,
                 &args.connection.config,
-                args.html.as_deref()
+                args.html.as_deref(),
+                args.range(unix_now()),
             )?
         ),
     }

@@ -100,14 +100,18 @@ impl Account {
     }
 }
 
-/// A satisfaction rating a solved ticket may have.
-pub(super) fn rating(d: &mut Draw) -> Option<Rating> {
-    let score = d.weighted(&[
+/// A satisfaction rating a solved ticket may have: a quarter are answered,
+/// bad when the requester is upset (`mood`).
+pub(super) fn rating(d: &mut Draw, mood: f64) -> Option<Rating> {
+    let answered = d.weighted(&[
         (None, 35),
         (Some(Score::Offered), 40),
-        (Some(Score::Good), 18),
-        (Some(Score::Bad), 7),
+        (Some(Score::Good), 25),
     ])?;
+    let score = match answered {
+        Score::Good if mood < text::UPSET_BELOW => Score::Bad,
+        other => other,
+    };
     let (comment, reason) = match score {
         Score::Offered => (None, None),
         Score::Good => (

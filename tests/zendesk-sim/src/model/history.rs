@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::text::{self, Voice};
-use super::{Account, Channel, Role, Status, TicketFacts, TicketState, D_AUDIT};
+use super::text::{self, Tone, Voice, UPSET_BELOW};
+use super::{Account, Channel, Role, Status, TicketFacts, TicketState, D_AUDIT, D_TONE};
 use crate::rng::Draw;
 use crate::timefmt;
 
@@ -108,7 +108,7 @@ impl Account {
             let comment = extra.comment.map(|public| {
                 let voice = match (public, self.users[extra.author].role) {
                     (false, _) => Voice::Note,
-                    (true, Role::EndUser) => Voice::Customer,
+                    (true, Role::EndUser) => Voice::Customer(self.tone(ticket_id, k, facts)),
                     (true, _) => Voice::Agent,
                 };
                 Comment {
@@ -155,15 +155,16 @@ impl Account {
         };
         let event = |j: u64| event_id(ticket_id, k, j);
         let mut events = Vec::new();
+        let customer = Voice::Customer(self.tone(ticket_id, k, f));
         let (author, public, voice, channel) = if k == 0 {
-            (f.requester, true, Voice::Customer, f.channel)
+            (f.requester, true, customer, f.channel)
         } else if t.base_status == Status::New || k.is_multiple_of(2) {
             let via = if f.channel == Channel::Email {
                 Channel::Email
             } else {
                 Channel::Web
             };
-            (f.requester, true, Voice::Customer, via)
+            (f.requester, true, customer, via)
         } else if d.chance(0.2) {
             let author = if d.chance(0.3) {
                 self.light_agent
@@ -200,6 +201,12 @@ impl Account {
                 history,
             });
             transcript
+        } else if voice == customer && channel == Channel::Email && k > 0 {
+            let reply = text::body(&mut d, voice, f.topic);
+            match self.quoted(ticket_id, k, f, at) {
+                Some(quote) => format!("{reply}\n\n{quote}"),
+                None => reply,
+            }
         } else {
             text::body(&mut d, voice, f.topic)
         };
@@ -281,9 +288,36 @@ impl Account {
         }
     }
 
+    /// The tone of customer comment `k` of a ticket: its language when the
+    /// requester does not write English, else the requester's mood with a
+    /// little noise of the comment's own.
+    fn tone(&self, ticket_id: u64, k: u64, f: &TicketFacts) -> Tone {
+        if let Some(language) = f.language {
+            return language;
+        }
+        let mut d = Draw::new(self.seed, D_TONE, ticket_id * 1000 + k);
+        let felt = f.mood + 0.3 * (d.unit() - 0.5);
+        if felt < UPSET_BELOW {
+            Tone::Upset
+        } else if felt > UPSET_BELOW + 0.45 {
+            Tone::Pleased
+        } else {
+            Tone::Neutral
+        }
+    }
+
+    /// The agent's line that some customers' mail clients quote under an
+    /// email reply (comment `k`, written at `at`).
+    fn quoted(&self, ticket_id: u64, k: u64, f: &TicketFacts, at: i64) -> Option<String> {
+        let mut d = Draw::new(self.seed, D_TONE, ticket_id * 1000 + k);
+        d.next(); // the tone's draw
+        d.chance(0.4)
+            .then(|| text::quoted_agent_line(&mut d, f.topic, &timefmt::date(at)))
+    }
+
     /// The chat that opened a chat ticket; it ends when the ticket is created.
     fn chat_history(&self, d: &mut Draw, t: &TicketState, f: &TicketFacts) -> Vec<ChatMessage> {
-        let lines = text::chat_lines(d, f.topic);
+        let lines = text::chat_lines(d, f.topic, f.mood);
         let agent = f.assignee.unwrap_or(0);
         let start_ms = (t.created_at - 40 * lines.len() as i64) * 1000;
         lines

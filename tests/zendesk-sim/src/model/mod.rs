@@ -36,6 +36,9 @@ const D_FACTS: u64 = 2;
 const D_USER: u64 = 3;
 const D_ORG: u64 = 4;
 pub(crate) const D_AUDIT: u64 = 5;
+/// A ticket's mood, and each customer comment's tone and quoting.
+const D_MOOD: u64 = 6;
+pub(crate) const D_TONE: u64 = 7;
 
 /// A ticket status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -226,6 +229,11 @@ pub(crate) struct TicketFacts {
     pub tags: Vec<String>,
     pub custom: Vec<(u64, Value)>,
     pub rating: Option<Rating>,
+    /// How the requester feels, from -1 (angry) to 1 (pleased); see
+    /// [`Account::mood`].
+    pub mood: f64,
+    /// The language the requester writes in when it is not English.
+    pub language: Option<text::Tone>,
     pub external_id: Option<String>,
     /// Seconds from creation to the due date (tasks only).
     pub due_in: Option<i64>,
@@ -363,8 +371,9 @@ impl Account {
         let custom = self.custom_values(&mut d, &mut tags);
         tags.sort();
         tags.dedup();
+        let mood = self.mood(id, requester);
         let rating = if matches!(base, Status::Solved | Status::Closed) {
-            generate::rating(&mut d)
+            generate::rating(&mut d, mood)
         } else {
             None
         };
@@ -385,8 +394,44 @@ impl Account {
             tags,
             custom,
             rating,
+            mood,
+            language: self.language(id, requester),
             external_id,
             due_in,
+        }
+    }
+
+    /// How the requester of ticket `id` feels about it, from -1 to 1: the
+    /// customers of a souring organization ([`crate::souring_organization`])
+    /// grow unhappier over the account's history, the others are mostly
+    /// content; noise on top. It words their comments and decides a
+    /// rating's score, so that sentiment tracks satisfaction.
+    fn mood(&self, id: u64, requester: usize) -> f64 {
+        let mut d = Draw::new(self.seed, D_MOOD, id);
+        let position = ((id - 1) as f64 / self.initial_tickets.max(1) as f64).min(1.0);
+        let souring = self.users[requester]
+            .org_id
+            .is_some_and(|org| crate::souring_organization((org - catalog::ORG_BASE - 1) as usize));
+        // Souring accelerates: content for the first half, angry at the end.
+        let base = if souring {
+            0.6 - 1.6 * position * position
+        } else {
+            0.25
+        };
+        (base + d.unit() - 0.5).clamp(-1.0, 1.0)
+    }
+
+    /// The language a requester writes ticket `id` in, when not English:
+    /// German- and French-speaking customers (by locale) on every third
+    /// ticket.
+    fn language(&self, id: u64, requester: usize) -> Option<text::Tone> {
+        if !id.is_multiple_of(3) {
+            return None;
+        }
+        match catalog::LOCALES[self.users[requester].locale].0 {
+            "de" => Some(text::Tone::German),
+            "fr" => Some(text::Tone::French),
+            _ => None,
         }
     }
 

@@ -78,13 +78,36 @@ const OPENERS: &[&str] = &[
     "Feedback on",
     "Urgent: issue with",
 ];
-const CUSTOMER_LINES: &[&str] = &[
-    "Since this morning the {t} does not work for our team.",
-    "We followed the guide, but the {t} still shows an error.",
+/// What customers write, by tone: VADER-style polarity is what the
+/// platform's sentiment reads, so the pools differ in it clearly.
+const PLEASED_LINES: &[&str] = &[
+    "Thanks so much, the {t} works perfectly now!",
+    "Great, that solved it. I really appreciate the quick help with the {t}.",
+    "The {t} is working again, you are awesome!",
+    "Perfect, thank you! The {t} looks good now.",
+];
+const NEUTRAL_LINES: &[&str] = &[
     "Could you tell me how the {t} is supposed to behave?",
-    "Thanks, that helped a bit, but the {t} fails again after a refresh.",
-    "Our manager asked when the {t} will be fixed.",
-    "I attached nothing, but the {t} screen is blank — “Error 0x1F” in red.",
+    "Our manager asked when the {t} will be updated.",
+    "We use the {t} every day in our team.",
+    "Here are the details about the {t} you asked for.",
+];
+const UPSET_LINES: &[&str] = &[
+    "Since this morning the {t} does not work for our team, this is really frustrating.",
+    "We followed the guide, but the {t} still shows an error.",
+    "This is unacceptable, the {t} fails again after a refresh.",
+    "I am not happy: the {t} screen is blank — “Error 0x1F” in red.",
+    "Still broken. The {t} has been useless for days.",
+];
+const GERMAN_LINES: &[&str] = &[
+    "Seit heute Morgen funktioniert die Funktion {t} bei uns nicht mehr, bitte helfen Sie uns.",
+    "Vielen Dank für die schnelle Antwort, jetzt klappt alles wieder mit der Funktion {t}.",
+    "Wir haben die Anleitung befolgt, aber es erscheint immer noch eine Fehlermeldung.",
+];
+const FRENCH_LINES: &[&str] = &[
+    "Depuis ce matin, la fonction {t} ne marche plus pour notre équipe, pouvez-vous nous aider ?",
+    "Merci beaucoup pour votre réponse rapide, tout fonctionne de nouveau avec {t}.",
+    "Nous avons suivi le guide, mais nous voyons toujours un message d'erreur.",
 ];
 const AGENT_LINES: &[&str] = &[
     "Thanks for reaching out! I looked into the {t} and can reproduce it.",
@@ -131,15 +154,35 @@ pub(crate) fn subject(d: &mut Draw, topic: &str) -> String {
 /// Who writes a comment, which decides its wording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Voice {
-    Customer,
+    Customer(Tone),
     Agent,
     Note,
 }
 
+/// How a customer's comment reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tone {
+    Pleased,
+    Neutral,
+    Upset,
+    /// In German (the customer's locale), whatever the mood.
+    German,
+    /// In French.
+    French,
+}
+
+/// Below this mood a customer is upset: their comments read so, and a
+/// rating they give is bad.
+pub(crate) const UPSET_BELOW: f64 = -0.05;
+
 /// A comment body of one to three lines in `voice` about `topic`.
 pub(crate) fn body(d: &mut Draw, voice: Voice, topic: &str) -> String {
     let lines = match voice {
-        Voice::Customer => CUSTOMER_LINES,
+        Voice::Customer(Tone::Pleased) => PLEASED_LINES,
+        Voice::Customer(Tone::Neutral) => NEUTRAL_LINES,
+        Voice::Customer(Tone::Upset) => UPSET_LINES,
+        Voice::Customer(Tone::German) => GERMAN_LINES,
+        Voice::Customer(Tone::French) => FRENCH_LINES,
         Voice::Agent => AGENT_LINES,
         Voice::Note => NOTE_LINES,
     };
@@ -167,8 +210,18 @@ pub(crate) fn html(body: &str) -> String {
     )
 }
 
-/// The lines of a chat conversation: `(customer?, message)`.
-pub(crate) fn chat_lines(d: &mut Draw, topic: &str) -> Vec<(bool, String)> {
+/// An agent's line, quoted under an email reply the way mail clients
+/// quote (Zendesk keeps what the customer's client sent).
+pub(crate) fn quoted_agent_line(d: &mut Draw, topic: &str, date: &str) -> String {
+    format!(
+        "On {date}, Support <support@example.zendesk.com> wrote:\n> {}",
+        d.pick(AGENT_LINES).replace("{t}", topic)
+    )
+}
+
+/// The lines of a chat conversation: `(customer?, message)`; the customer's
+/// goodbye follows `mood` (see `Account::mood`).
+pub(crate) fn chat_lines(d: &mut Draw, topic: &str, mood: f64) -> Vec<(bool, String)> {
     let mut lines = vec![
         (true, "Hello".to_string()),
         (false, "Hi! How can I help you today?".to_string()),
@@ -185,7 +238,14 @@ pub(crate) fn chat_lines(d: &mut Draw, topic: &str) -> Vec<(bool, String)> {
         false,
         "I've logged it and we'll follow up by email.".to_string(),
     ));
-    lines.push((true, "Thanks, bye!".to_string()));
+    let goodbye = if mood > UPSET_BELOW + 0.4 {
+        "Thanks, that fixed it, great help!"
+    } else if mood < UPSET_BELOW {
+        "This did not help at all. Bye."
+    } else {
+        "Thanks, bye!"
+    };
+    lines.push((true, goodbye.to_string()));
     lines
 }
 

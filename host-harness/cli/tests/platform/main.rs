@@ -3,7 +3,7 @@
 //! commands end to end through the binary. The platform's own tests are in
 //! `host-harness/platform/tests/`.
 
-#[path = "../../platform/tests/common/mod.rs"]
+#[path = "../../../platform/tests/common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use connector_platform::documents::DocumentOptions;
 use connector_platform::matching;
 use connector_platform::signals::{self, week_start, CustomerSignals, Signals};
+use connector_platform::window::Range;
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
@@ -25,6 +26,8 @@ use serde_json::{json, Value};
 use zendesk_sim::{SimConfig, Simulator};
 
 use common::*;
+
+mod trends;
 
 /// Unix seconds of an RFC 3339 time as the simulator writes them
 /// (`2024-01-01T10:00:00Z`).
@@ -87,6 +90,22 @@ fn is_comment(event: &Value) -> bool {
 }
 
 impl RawAccount {
+    /// The platform's list: each organization (customer `c{id}`) by its
+    /// first domain, and a retailer owning the domain of the end users
+    /// without organization.
+    fn customer_list(&self) -> String {
+        let mut csv = String::from("id,name,domains\nretail,Retail customers,customers.example\n");
+        for org in &self.orgs {
+            csv.push_str(&format!(
+                "c{},\"{}\",{}\n",
+                org["id"],
+                org["name"].as_str().unwrap(),
+                org["domain_names"][0].as_str().unwrap()
+            ));
+        }
+        csv
+    }
+
     fn read(db: &Database) -> Self {
         let rows: Vec<(String, String)> = rows(
             db,
@@ -322,18 +341,7 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
     let raw = RawAccount::read(&db);
     assert!(raw.tickets.len() >= 80 && !raw.events.is_empty());
 
-    // The platform's list: each organization by its first domain, and a
-    // retailer owning the domain of the end users without organization.
-    let mut csv = String::from("id,name,domains\nretail,Retail customers,customers.example\n");
-    for org in &raw.orgs {
-        csv.push_str(&format!(
-            "c{},\"{}\",{}\n",
-            org["id"],
-            org["name"].as_str().unwrap(),
-            org["domain_names"][0].as_str().unwrap()
-        ));
-    }
-    import_customers(&db, &csv);
+    import_customers(&db, &raw.customer_list());
     let report = matching::run(&db, CONNECTION).unwrap();
     assert!(report
         .organizations
@@ -341,7 +349,8 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
         .all(|r| r.decision.outcome.customer_id() == Some(&format!("c{}", r.org.key))));
 
     let expected = raw.expected();
-    let signals: Signals = signals::load(&db, CONNECTION).unwrap();
+    let signals: Signals = signals::load(&db, CONNECTION, Range::default()).unwrap();
+    let periods = &signals.window.as_ref().unwrap().periods;
     assert_eq!(signals.unattributed, 0);
     let first_week = expected
         .values()
@@ -349,7 +358,7 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
         .map(|t| week_start(t.created))
         .min()
         .unwrap();
-    assert_eq!(signals.weeks[0], first_week);
+    assert_eq!(periods[0], first_week);
     let by_id: BTreeMap<&str, &CustomerSignals> = signals
         .customers
         .iter()
@@ -361,7 +370,7 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
     );
     for (customer, tickets) in &expected {
         let got = by_id[customer.as_str()];
-        let mut weekly = vec![0; signals.weeks.len()];
+        let mut weekly = vec![0; periods.len()];
         for t in tickets {
             weekly[((week_start(t.created) - first_week) / (7 * DAY)) as usize] += 1;
         }
@@ -372,7 +381,7 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
                 .count()
         };
         assert_eq!(got.tickets, tickets.len(), "{customer}");
-        assert_eq!(got.weekly, weekly, "{customer}");
+        assert_eq!(got.volume(), weekly, "{customer}");
         assert_eq!(
             got.first_reply,
             median(tickets.iter().filter_map(|t| t.reply).collect()),
@@ -539,7 +548,14 @@ fn the_commands_work_end_to_end() {
     ]);
     let docs = std::fs::read_to_string(dir.path().join("docs.jsonl")).unwrap();
     assert_eq!(docs.lines().count(), 2);
-    let out = run(&["report", "--config", "acme.toml", "--html", "signals.html"]);
+    let out = run(&[
+        "report",
+        "--config",
+        "acme.toml",
+        "--html",
+        "signals.html",
+        "--all",
+    ]);
     assert!(out.contains("Acme Europe (acme-eu)"), "{out}");
     assert!(out.contains("n/a: no change history synced"), "{out}");
     let page = std::fs::read_to_string(dir.path().join("signals.html")).unwrap();
