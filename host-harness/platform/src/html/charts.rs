@@ -183,19 +183,32 @@ pub(super) struct Series<'a> {
     pub range: Option<(f64, f64)>,
 }
 
-/// A small line chart over the periods: the line breaks where a period has
-/// no value; a dashed line marks zero when the range spans it.
-pub(super) fn line_chart(series: &Series<'_>, width: usize, height: usize) -> String {
+/// A line chart over the periods: the line breaks where a period has no
+/// value; a dashed line marks zero when the range spans it. With `axes`,
+/// the range's ends are labelled on the left and the first and last
+/// periods below (a sparkline has none).
+pub(super) fn line_chart(
+    series: &Series<'_>,
+    width: usize,
+    height: usize,
+    axes: Option<&Window>,
+) -> String {
     let n = series.values.len().max(1);
     let (low, high) = series.range.unwrap_or_else(|| {
         let max = series.values.iter().flatten().copied().fold(0.0, f64::max);
         (0.0, max.max(1e-9))
     });
     let pad = 4.0;
-    let x = |i: usize| pad + (width as f64 - 2.0 * pad) * (i as f64 + 0.5) / n as f64;
+    let (left, bottom) = if axes.is_some() {
+        (34.0, 16.0)
+    } else {
+        (0.0, 0.0)
+    };
+    let plot_height = height as f64 - bottom;
+    let x = |i: usize| left + pad + (width as f64 - left - 2.0 * pad) * (i as f64 + 0.5) / n as f64;
     let y = |v: f64| {
         let t = ((v - low) / (high - low)).clamp(0.0, 1.0);
-        height as f64 - pad - t * (height as f64 - 2.0 * pad)
+        plot_height - pad - t * (plot_height - 2.0 * pad)
     };
     let mut svg = format!(
         "<svg class=\"spark\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">"
@@ -203,9 +216,38 @@ pub(super) fn line_chart(series: &Series<'_>, width: usize, height: usize) -> St
     if low < 0.0 && high > 0.0 {
         let _ = write!(
             svg,
-            "<line x1=\"0\" x2=\"{width}\" y1=\"{0:.1}\" y2=\"{0:.1}\" class=\"zero\"/>",
+            "<line x1=\"{left}\" x2=\"{width}\" y1=\"{0:.1}\" y2=\"{0:.1}\" class=\"zero\"/>",
             y(0.0)
         );
+    }
+    if let Some(window) = axes {
+        let mut ticks = vec![low, high];
+        if low < 0.0 && high > 0.0 {
+            ticks.push(0.0);
+        }
+        for v in ticks {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"axis\">{}</text>",
+                left - 6.0,
+                (y(v) + 3.0).max(10.0),
+                if v == 0.0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:+}")
+                }
+            );
+        }
+        let last = window.periods.len().saturating_sub(1);
+        for (i, anchor) in [(0, "start"), (last, "end")] {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\" class=\"axis\">{}</text>",
+                x(i),
+                height - 3,
+                window.label(i)
+            );
+        }
     }
     let mut path = String::new();
     let mut pen_down = false;

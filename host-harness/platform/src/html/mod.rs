@@ -89,6 +89,15 @@ pub fn page(signals: &Signals) -> String {
     html
 }
 
+/// A sentence's first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// A customer's series of one signal over the periods.
 fn series<'a>(
     c: &CustomerSignals,
@@ -161,7 +170,7 @@ fn trends(html: &mut String, signals: &Signals, window: &Window) {
             esc(&trend_line(signals, c))
         );
         for s in [volume, reply, mood, rated] {
-            let _ = write!(html, "<td>{}</td>", line_chart(&s, 170, 40));
+            let _ = write!(html, "<td>{}</td>", line_chart(&s, 170, 40, None));
         }
         html.push_str("</tr>");
     }
@@ -192,13 +201,13 @@ fn sentiment(html: &mut String, signals: &Signals, window: &Window) {
         let negative = (s.conversations > 0).then(|| s.negative as f64 / s.conversations as f64);
         let _ = write!(
             html,
-            "<h3>{}</h3>{}<p class=\"note\">Mean {} over {} messages; negative conversations: {}. {}</p>",
+            "<h3>{}</h3>{}<p class=\"note\">Mean {} over {} messages; negative conversations: {}.<br>{}</p>",
             esc(&c.label()),
-            line_chart(&chart, 700, 110),
+            line_chart(&chart, 700, 130, Some(window)),
             signed(s.mean),
             s.messages,
             share(negative, s.conversations),
-            esc(&trend_line(signals, c))
+            esc(&capitalized(&trend_line(signals, c)))
         );
         if !s.drops.is_empty() {
             html.push_str("<ul class=\"drops\">");

@@ -153,6 +153,63 @@ mod tests {
     }
 
     #[test]
+    fn any_text_gets_an_outcome_within_range() {
+        // Words VADER reads (negations, boosters, idioms, capitals), emoji,
+        // punctuation, quotes and other scripts, in pseudo-random order.
+        const PIECES: &[&str] = &[
+            "not",
+            "never",
+            "so",
+            "this",
+            "without",
+            "doubt",
+            "at",
+            "least",
+            "very",
+            "kind",
+            "of",
+            "GREAT",
+            "bad",
+            "but",
+            "!!!",
+            "???",
+            ":)",
+            ":(",
+            "😠",
+            "👍",
+            "\n> quoted",
+            "\n-- \n",
+            "On Mon wrote:",
+            "the",
+            "ünïcödé",
+            "日本語",
+            "",
+            " ",
+            "\u{0}",
+            "cannot",
+            "sux",
+            "the bomb",
+            "yeah right",
+        ];
+        let scorer = Scorer::default();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+                text.push(' ');
+            }
+            state = state.wrapping_add(1);
+            if let Sentiment::Scored(score) = scorer.score(&text) {
+                assert!((-1.0..=1.0).contains(&score), "{text:?}: {score}");
+            }
+        }
+    }
+
+    #[test]
     fn fingerprints_follow_the_text() {
         assert_eq!(fingerprint("a"), fingerprint("a"));
         assert_ne!(fingerprint("a"), fingerprint("b"));

@@ -200,6 +200,8 @@ pub struct Point {
     pub bad: usize,
     /// Mean sentiment of the customer messages written in the period.
     pub sentiment: Option<f64>,
+    /// The sum of their squared scores (for the spread of a trend).
+    pub sentiment_squares: f64,
     /// Scored customer messages written in the period.
     pub messages: usize,
 }
@@ -377,6 +379,7 @@ pub fn customer(
         match (window.period_of(m.at), m.score) {
             (Some(p), Some(score)) => {
                 sums[p] += score;
+                periods[p].sentiment_squares += score * score;
                 periods[p].messages += 1;
             }
             (Some(_), None) => not_english += 1,

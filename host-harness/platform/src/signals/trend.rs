@@ -1,7 +1,9 @@
 //! A customer's sentiment in the window: the mean, the share of negative
 //! conversations, the sharpest drops, and the trend: the mean of the last
 //! periods with customer messages against the same number of periods before
-//! them (four weeks, or three months).
+//! them (four weeks, or three months). A trend is a change of at least
+//! [`TREND_AT_LEAST`] that is also beyond twice its standard error, so that
+//! a few messages more or less of a steady customer do not read as one.
 
 use super::{CustomerSentiment, Drop, Point, TicketFacts};
 use crate::window::{Granularity, Window};
@@ -44,6 +46,8 @@ pub struct Span {
     pub mean: f64,
     /// Scored messages.
     pub messages: usize,
+    /// The variance of their scores.
+    pub variance: f64,
 }
 
 /// The recent periods against those before.
@@ -100,22 +104,27 @@ pub fn trend(periods: &[Point], granularity: Granularity) -> Option<Trend> {
             .iter()
             .map(|i| periods[*i].sentiment.unwrap_or(0.0) * periods[*i].messages as f64)
             .sum();
+        let squares: f64 = indices.iter().map(|i| periods[*i].sentiment_squares).sum();
+        let mean = sum / messages as f64;
         Span {
             first: indices[0],
             last: indices[indices.len() - 1],
-            mean: sum / messages as f64,
+            mean,
             messages,
+            variance: (squares / messages as f64 - mean * mean).max(0.0),
         }
     };
     let recent = span(&with[with.len() - k..]);
     let before = span(&with[with.len() - 2 * k..with.len() - k]);
     let change = recent.mean - before.mean;
-    let direction = if change >= TREND_AT_LEAST {
-        Direction::Rising
-    } else if change <= -TREND_AT_LEAST {
-        Direction::Falling
-    } else {
-        Direction::Stable
+    let standard_error = (recent.variance / recent.messages as f64
+        + before.variance / before.messages as f64)
+        .sqrt();
+    let clear = change.abs() >= TREND_AT_LEAST && change.abs() >= 2.0 * standard_error;
+    let direction = match (clear, change > 0.0) {
+        (false, _) => Direction::Stable,
+        (true, true) => Direction::Rising,
+        (true, false) => Direction::Falling,
     };
     Some(Trend {
         direction,
@@ -171,11 +180,13 @@ pub fn customer_sentiment(
 mod tests {
     use super::*;
 
+    /// Periods of two messages each, both scoring the mean given.
     fn points(means: &[Option<f64>]) -> Vec<Point> {
         means
             .iter()
             .map(|m| Point {
                 sentiment: *m,
+                sentiment_squares: 2.0 * m.unwrap_or(0.0).powi(2),
                 messages: usize::from(m.is_some()) * 2,
                 ..Point::default()
             })
@@ -213,5 +224,26 @@ mod tests {
             Direction::Stable
         );
         assert_eq!(trend(&points(&[None, Some(0.1)]), Granularity::Week), None);
+    }
+
+    #[test]
+    fn a_change_within_the_noise_is_stable() {
+        // Two periods of 20 messages: half at +0.9, half at -0.9 (mean 0),
+        // then 11 and 9 (mean +0.09), then 13 and 7 (+0.27).
+        let period = |up: usize, down: usize| Point {
+            sentiment: Some(0.9 * (up as f64 - down as f64) / 20.0),
+            sentiment_squares: 0.81 * 20.0,
+            messages: 20,
+            ..Point::default()
+        };
+        let noisy = [period(10, 10), period(13, 7)];
+        let t = trend(&noisy, Granularity::Week).unwrap();
+        assert!((t.recent.mean - t.before.mean - 0.27).abs() < 1e-9);
+        assert_eq!(t.direction, Direction::Stable, "0.27 < 2 × 0.28: {t:?}");
+        let clear = [period(10, 10), period(19, 1)];
+        assert_eq!(
+            trend(&clear, Granularity::Week).unwrap().direction,
+            Direction::Rising
+        );
     }
 }
