@@ -14,7 +14,6 @@ use crate::contract::{ConnectorSpec, NormalizedRecord, Page, PageRequest, Stream
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
 use crate::errors::{ConnectorError, Limit};
-use crate::findings::Findings;
 use crate::generated::{CallResult, Core, CorePre};
 use crate::http_policy::{Origin, OriginError};
 use crate::kv::{ConnectionStorage, StorageQuota};
@@ -225,13 +224,11 @@ impl Connection {
     ) -> Result<Self, ConnectorError> {
         let redactor = settings.shared.redactor.clone();
         let log = GuestLog::new(&settings.name, settings.log_limits, redactor.clone());
-        let network = ConnectionNetwork {
+        let network = ConnectionNetwork::new(
             client,
-            allowed: Arc::new(Vec::new()),
-            credentials: Arc::new(Credentials::None),
-            findings: Findings::default(),
-            redactor: redactor.clone(),
-        };
+            redactor.clone(),
+            runtime.limits().max_requests_in_flight,
+        );
         let mut connection = Connection {
             pre: connector.pre.clone(),
             limits: runtime.limits(),
@@ -403,17 +400,7 @@ impl Connection {
                 Box::pin(async move { core.fetch_page(store, &request).await })
             })
             .await?;
-        let bytes: usize = page.records.iter().map(String::len).sum();
-        if bytes > self.limits.max_page_bytes {
-            return Err(ConnectorError::LimitExceeded {
-                limit: Limit::Page,
-                detail: format!(
-                    "a page of {} MiB, more than the {} MiB allowed",
-                    bytes >> 20,
-                    self.limits.max_page_bytes >> 20
-                ),
-            });
-        }
+        crate::output_limits::check_page(&page, &self.limits)?;
         Ok(page)
     }
 
@@ -424,10 +411,13 @@ impl Connection {
         raw: &str,
     ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
         let (stream, raw) = (stream.to_string(), raw.to_string());
-        self.call(move |store, core| {
-            Box::pin(async move { core.map_record(store, &stream, &raw).await })
-        })
-        .await
+        let records = self
+            .call(move |store, core| {
+                Box::pin(async move { core.map_record(store, &stream, &raw).await })
+            })
+            .await?;
+        crate::output_limits::check_records(&records, &self.limits)?;
+        Ok(records)
     }
 
     /// A fresh instance of the component in a new store.
@@ -484,8 +474,19 @@ impl Connection {
         }
         let (mut store, core) = self.instance.take().expect("instance present");
         self.reset_budgets(&mut store);
-        let outcome = f(&mut store, &core).await;
         let redactor = self.network.redactor.clone();
+        // The CPU budget does not count waiting (a guest sleeping in a host
+        // timer, or on a response): the wall clock bounds the whole call. A
+        // call cut short leaves its instance mid-way, so it is discarded.
+        let Ok(outcome) =
+            tokio::time::timeout(self.limits.wall_per_call, f(&mut store, &core)).await
+        else {
+            let error = ConnectorError::LimitExceeded {
+                limit: Limit::WallClock,
+                detail: format!("more than {:?} in one call", self.limits.wall_per_call),
+            };
+            return Err(error.redacted(|text| redactor.redact(text)));
+        };
         let result = match outcome {
             Ok(Ok(value)) => {
                 self.instance = Some((store, core));

@@ -31,6 +31,20 @@ pub struct Limits {
     pub stack_bytes: usize,
     /// Largest page of raw records a connector may return, in bytes.
     pub max_page_bytes: usize,
+    /// Wall-clock time a single call may take, waiting for responses and
+    /// timers included (the CPU budget does not count waiting).
+    pub wall_per_call: Duration,
+    /// Outgoing requests one instance may have in flight at once; more are
+    /// refused.
+    pub max_requests_in_flight: usize,
+    /// Largest cursor a connector may return, in bytes.
+    pub max_cursor_bytes: usize,
+    /// Largest record key (and version), in bytes.
+    pub max_key_bytes: usize,
+    /// Largest record kind name, in bytes.
+    pub max_kind_bytes: usize,
+    /// Largest raw or normalized record, in bytes.
+    pub max_record_bytes: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +54,12 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             stack_bytes: 1 << 20,
             max_page_bytes: 64 << 20,
+            wall_per_call: Duration::from_secs(600),
+            max_requests_in_flight: 32,
+            max_cursor_bytes: 64 << 10,
+            max_key_bytes: 1 << 10,
+            max_kind_bytes: 64,
+            max_record_bytes: 16 << 20,
         }
     }
 }

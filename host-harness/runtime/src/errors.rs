@@ -23,6 +23,18 @@ pub enum Limit {
     ResponseBody,
     /// The size cap of a page returned by the connector.
     Page,
+    /// The wall-clock time of one call, waiting included.
+    WallClock,
+    /// Outgoing requests one instance may have in flight at once.
+    RequestsInFlight,
+    /// The size cap of a cursor.
+    Cursor,
+    /// The size cap of a record key (or version).
+    Key,
+    /// The size cap of a record kind's name.
+    Kind,
+    /// The size cap of one record.
+    Record,
 }
 
 impl fmt::Display for Limit {
@@ -34,6 +46,12 @@ impl fmt::Display for Limit {
             Limit::Storage => "storage quota",
             Limit::ResponseBody => "response size limit",
             Limit::Page => "page size limit",
+            Limit::WallClock => "time limit per call",
+            Limit::RequestsInFlight => "limit of requests in flight",
+            Limit::Cursor => "cursor size limit",
+            Limit::Key => "record key size limit",
+            Limit::Kind => "record kind size limit",
+            Limit::Record => "record size limit",
         })
     }
 }

@@ -62,6 +62,12 @@ pub enum Denial {
     /// The host could not obtain an OAuth access token.
     #[error("OAuth: {0}")]
     OAuth(String),
+    /// More requests at once than an instance may have in flight.
+    #[error("a request was refused: {max} requests were already in flight")]
+    TooManyInFlight {
+        /// The most an instance may have in flight.
+        max: usize,
+    },
 }
 
 fn reachable(allowed: &[Origin]) -> String {
@@ -152,6 +158,10 @@ impl Seen {
                 Denial::OAuth(_) => ConnectorError::Auth(denial.to_string()),
                 Denial::ResponseTooLarge { .. } => ConnectorError::LimitExceeded {
                     limit: Limit::ResponseBody,
+                    detail: denial.to_string(),
+                },
+                Denial::TooManyInFlight { .. } => ConnectorError::LimitExceeded {
+                    limit: Limit::RequestsInFlight,
                     detail: denial.to_string(),
                 },
                 Denial::NotHttps { .. }

@@ -28,6 +28,7 @@ mod imports;
 pub mod kv;
 pub mod logs;
 pub mod outbound;
+pub mod output_limits;
 pub mod secrets;
 mod state;
 pub mod storage;

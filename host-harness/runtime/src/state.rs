@@ -3,7 +3,13 @@
 //! logging and storage.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
@@ -91,6 +97,11 @@ pub struct ConnectionNetwork {
     pub findings: Findings,
     /// Scrubs secrets from what is reported.
     pub redactor: Redactor,
+    /// Permits for requests in flight (`Limits::max_requests_in_flight`),
+    /// each held until its response body is read or dropped.
+    pub in_flight: Arc<Semaphore>,
+    /// Their number.
+    pub max_in_flight: usize,
 }
 
 type ResponseFuture = Box<
@@ -103,6 +114,20 @@ type ResponseFuture = Box<
 >;
 
 impl ConnectionNetwork {
+    /// A network for a connection: nothing reachable yet, no credentials,
+    /// at most `max_in_flight` requests at once.
+    pub fn new(client: Arc<HttpsClient>, redactor: Redactor, max_in_flight: usize) -> Self {
+        ConnectionNetwork {
+            client,
+            allowed: Arc::new(Vec::new()),
+            credentials: Arc::new(Credentials::None),
+            findings: Findings::default(),
+            redactor,
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+        }
+    }
+
     /// Replace any `Authorization` the guest set with the connection's own.
     async fn authorize(&self, parts: &mut http::request::Parts) -> wasmtime_wasi_http::Result<()> {
         parts.headers.remove(http::header::AUTHORIZATION);
@@ -207,12 +232,54 @@ impl WasiHttpHooks for ConnectionNetwork {
         _request_body_io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> ResponseFuture {
         let network = self.clone();
+        let permit = self.in_flight.clone().try_acquire_owned();
         Box::new(async move {
-            let response = network.send(request, options).await?;
+            let Ok(permit) = permit else {
+                return Err(network.deny(SendError::denied(
+                    wasmtime_wasi_http::Error::HttpRequestDenied,
+                    Denial::TooManyInFlight {
+                        max: network.max_in_flight,
+                    },
+                )));
+            };
+            let response = network.send(request, options).await?.map(|body| {
+                HeldBody {
+                    body,
+                    _permit: permit,
+                }
+                .boxed_unsync()
+            });
             let io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((response, io))
         })
+    }
+}
+
+/// A response body that holds its request's in-flight permit until it is
+/// read to the end or dropped.
+struct HeldBody {
+    body: WasiBody,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Body for HeldBody {
+    type Data = bytes::Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use benches::sim::{env_or, import_into_sqlite, zendesk_component, SimProcess};
+use benches::sim::{import_into_sqlite, Setup};
 use connector_airbyte::protocol::ConfiguredCatalog;
 use connector_airbyte::{Captured, Command, Ended, Output, Plugin};
 use serde_json::{json, Value};
@@ -64,17 +64,17 @@ impl std::io::Write for Tally {
 }
 
 fn main() {
-    let tickets = env_or("IMPORT_TICKETS", 100_000);
-    if SimProcess::serve_if_child(tickets) {
+    let Some(Setup {
+        sim,
+        rt,
+        cache,
+        runtime,
+        loaded,
+    }) = Setup::start()
+    else {
         return;
-    }
-    let sim = SimProcess::start(tickets, "IMPORT_TICKETS");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let (runtime, loaded) = zendesk_component(cache.path());
+    };
+    let tickets = sim.settings.tickets;
     let resolve = sim.resolve();
     let client = sim.client();
     let config = sim.config();

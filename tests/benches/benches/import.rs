@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
 use benches::peak_resident_bytes;
-use benches::sim::{env_or, import_into_sqlite, settings, zendesk_component, SimProcess};
+use benches::sim::{env_or, import_into_sqlite, settings, Setup};
 use connector_runtime::ConnectionRecipe;
 use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
@@ -24,19 +24,18 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let tickets = env_or("IMPORT_TICKETS", 100_000);
     let runs = env_or("IMPORT_RUNS", 3);
-    if SimProcess::serve_if_child(tickets) {
+    let Some(Setup {
+        sim,
+        rt,
+        cache: _cache,
+        runtime,
+        loaded,
+    }) = Setup::start()
+    else {
         return;
-    }
-    let sim = SimProcess::start(tickets, "IMPORT_TICKETS");
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let (runtime, loaded) = zendesk_component(cache.path());
+    };
+    let tickets = sim.settings.tickets;
     let client = sim.client();
     let config = sim.config();
 

@@ -140,6 +140,47 @@ impl SimProcess {
     }
 }
 
+/// What every import benchmark starts with: the simulator's child serving
+/// `IMPORT_TICKETS` tickets (default 100,000), a tokio runtime, the engine
+/// compiling into a temporary cache, and the built-in Zendesk component.
+pub struct Setup {
+    /// The simulator.
+    pub sim: SimProcess,
+    /// The tokio runtime.
+    pub rt: tokio::runtime::Runtime,
+    /// The engine's compilation cache.
+    pub cache: tempfile::TempDir,
+    /// The engine.
+    pub runtime: Arc<Runtime>,
+    /// The component.
+    pub loaded: LoadedConnector,
+}
+
+impl Setup {
+    /// In the simulator's child process, serve until the parent is done and
+    /// return `None`; in the parent, start the child and the rest.
+    pub fn start() -> Option<Setup> {
+        let tickets = env_or("IMPORT_TICKETS", 100_000);
+        if SimProcess::serve_if_child(tickets) {
+            return None;
+        }
+        let sim = SimProcess::start(tickets, "IMPORT_TICKETS");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let (runtime, loaded) = zendesk_component(cache.path());
+        Some(Setup {
+            sim,
+            rt,
+            cache,
+            runtime,
+            loaded,
+        })
+    }
+}
+
 /// A number from the environment variable `var`, else `default`.
 pub fn env_or(var: &str, default: usize) -> usize {
     std::env::var(var)

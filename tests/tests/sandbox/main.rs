@@ -20,6 +20,7 @@ use connector_tests::{TestServer, EXAMPLE_FEED, FEED_API_KEY, HOSTILE, SOCKETS_I
 use serde_json::{json, Value};
 
 mod airbyte;
+mod limits;
 
 const FEED_HOST: &str = "feed.example.test";
 
@@ -29,6 +30,11 @@ fn limits() -> Limits {
         memory_bytes: 64 << 20,
         stack_bytes: 512 << 10,
         max_page_bytes: 16 << 20,
+        wall_per_call: Duration::from_secs(3),
+        max_requests_in_flight: 8,
+        max_cursor_bytes: 64 << 10,
+        max_key_bytes: 1 << 10,
+        ..Limits::default()
     }
 }
 

@@ -133,17 +133,32 @@ pub fn is_customer_message(m: &Message) -> bool {
 }
 
 /// Score the connection's customer messages, reusing the stored scores of
-/// unchanged ones, and store what changed.
+/// unchanged ones, and store what changed. New and changed messages are
+/// scored on every core.
 pub fn refresh(
     store: &dyn PlatformStore,
     connection: &str,
     scorer: &Scorer,
 ) -> Result<Scores, ConnectorError> {
+    refresh_visiting(store, connection, scorer, |_| {})
+}
+
+/// [`refresh`], giving every message of the connection (the customers'
+/// and the others) to `each` on the way, so that a caller who needs them
+/// too reads them once.
+pub fn refresh_visiting(
+    store: &dyn PlatformStore,
+    connection: &str,
+    scorer: &Scorer,
+    mut each: impl FnMut(&Message),
+) -> Result<Scores, ConnectorError> {
     let stored = store.sentiment_scores(connection)?;
     let mut scores = Scores::default();
-    let mut changed = Vec::new();
+    // (index into `scores.messages`, fingerprint, body) of what to score.
+    let mut to_score: Vec<(usize, i64, String)> = Vec::new();
     let mut seen = HashSet::new();
     visit::<Message>(store, connection, Tombstones::Skip, |key, m| {
+        each(&m);
         let Some(conversation_id) = m
             .conversation_id
             .clone()
@@ -151,23 +166,16 @@ pub fn refresh(
         else {
             return Ok(());
         };
-        let body = m.body.as_deref().unwrap_or_default();
-        let print = fingerprint(body);
+        let body = m.body.unwrap_or_default();
+        let print = fingerprint(&body);
         let sentiment = match stored.get(key) {
             Some(s) if s.fingerprint == print => {
                 scores.reused += 1;
                 s.sentiment
             }
             _ => {
-                let sentiment = scorer.score(body);
-                changed.push((
-                    key.to_string(),
-                    StoredSentiment {
-                        fingerprint: print,
-                        sentiment,
-                    },
-                ));
-                sentiment
+                to_score.push((scores.messages.len(), print, body));
+                Sentiment::NoText
             }
         };
         seen.insert(key.to_string());
@@ -179,6 +187,19 @@ pub fn refresh(
         });
         Ok(())
     })?;
+    let scored = score_all(scorer, &to_score);
+    let mut changed = Vec::with_capacity(scored.len());
+    for ((index, print, _), sentiment) in to_score.iter().zip(scored) {
+        let message = &mut scores.messages[*index];
+        message.sentiment = sentiment;
+        changed.push((
+            message.key.clone(),
+            StoredSentiment {
+                fingerprint: *print,
+                sentiment,
+            },
+        ));
+    }
     scores.computed = changed.len();
     let removed: Vec<String> = stored
         .into_keys()
@@ -188,4 +209,27 @@ pub fn refresh(
         store.update_sentiment_scores(connection, &changed, &removed)?;
     }
     Ok(scores)
+}
+
+/// Score the bodies in order, split across the machine's cores (the
+/// lexicons are shared; each thread borrows the scorer).
+fn score_all(scorer: &Scorer, bodies: &[(usize, i64, String)]) -> Vec<Sentiment> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = bodies.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = bodies
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, _, body)| scorer.score(body))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("scoring does not panic"))
+            .collect()
+    })
 }

@@ -10,8 +10,8 @@ use connector_runtime::ConnectorError;
 use super::{customer, Change, MessageScore, SentimentTotals, Signals, TicketFacts};
 use crate::ecsat::{self, Model};
 use crate::model::Link;
-use crate::records::{self, Conversation, Message, Time};
-use crate::sentiment::stored::{is_customer_message, refresh};
+use crate::records::{self, Conversation, Time};
+use crate::sentiment::stored::{is_customer_message, refresh_visiting};
 use crate::sentiment::{Scorer, Sentiment};
 use crate::store::{read, visit, PlatformStore, Tombstones};
 use crate::window::{Range, Window};
@@ -56,25 +56,6 @@ pub fn load(
             Some((key.as_str(), facts))
         })
         .collect();
-    visit::<Message>(store, connection, Tombstones::Skip, |_, m| {
-        let public_reply =
-            m.author_role.as_deref() == Some("agent") && m.visibility.as_deref() == Some("public");
-        let customer = is_customer_message(&m);
-        let ticket = m
-            .conversation_id
-            .as_deref()
-            .and_then(|k| tickets.get_mut(k));
-        let at = m.created_at.as_ref().and_then(Time::unix);
-        if let (Some(t), true) = (ticket, public_reply || customer) {
-            t.customer_messages += usize::from(customer);
-            if let (true, Some(at)) = (public_reply, at) {
-                if at > t.created_at && t.first_reply_at.is_none_or(|first| at < first) {
-                    t.first_reply_at = Some(at);
-                }
-            }
-        }
-        Ok(())
-    })?;
     let mut history = false;
     visit::<records::Change>(store, connection, Tombstones::Skip, |_, c| {
         history = true;
@@ -94,7 +75,24 @@ pub fn load(
         Ok(())
     })?;
 
-    let scores = refresh(store, connection, &Scorer::default())?;
+    let scores = refresh_visiting(store, connection, &Scorer::default(), |m| {
+        let public_reply =
+            m.author_role.as_deref() == Some("agent") && m.visibility.as_deref() == Some("public");
+        let customer = is_customer_message(m);
+        let ticket = m
+            .conversation_id
+            .as_deref()
+            .and_then(|k| tickets.get_mut(k));
+        let at = m.created_at.as_ref().and_then(Time::unix);
+        if let (Some(t), true) = (ticket, public_reply || customer) {
+            t.customer_messages += usize::from(customer);
+            if let (true, Some(at)) = (public_reply, at) {
+                if at > t.created_at && t.first_reply_at.is_none_or(|first| at < first) {
+                    t.first_reply_at = Some(at);
+                }
+            }
+        }
+    })?;
     let totals = SentimentTotals {
         scored: scores
             .messages

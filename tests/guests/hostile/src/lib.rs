@@ -67,6 +67,45 @@ fn fetch(url: &str) -> (Option<u16>, String, Option<String>) {
     }
 }
 
+/// Starts `size_mb` thousand requests to `url` without waiting for any,
+/// then waits for each: the host must refuse those past its cap.
+fn requests_in_flight(config: &Config) -> ConnectorError {
+    use wasip2::http::outgoing_handler::{handle, OutgoingRequest};
+    use wasip2::http::types::{Fields, Scheme};
+    let (authority, path) = config
+        .url
+        .trim_start_matches("https://")
+        .split_once('/')
+        .unwrap_or((&config.url, ""));
+    let mut pending = Vec::new();
+    for _ in 0..config.size_mb * 1000 {
+        let request = OutgoingRequest::new(Fields::new());
+        let _ = request.set_scheme(Some(&Scheme::Https));
+        let _ = request.set_authority(Some(authority));
+        let _ = request.set_path_with_query(Some(&format!("/{path}")));
+        pending.push(handle(request, None));
+    }
+    let (mut answered, mut refused) = (0, 0);
+    let mut responses = Vec::new();
+    for future in pending {
+        match future {
+            Err(_) => refused += 1,
+            Ok(future) => {
+                future.subscribe().block();
+                match future.get() {
+                    Some(Ok(Ok(response))) => {
+                        answered += 1;
+                        // Kept: its body (and its place in flight) too.
+                        responses.push(response);
+                    }
+                    _ => refused += 1,
+                }
+            }
+        }
+    }
+    ConnectorError::Transient(format!("{answered} answered, {refused} refused"))
+}
+
 /// Unbounded recursion that lives on the WebAssembly stack (the call goes
 /// through an opaque function pointer, so it cannot become a loop).
 #[inline(never)]
@@ -167,6 +206,18 @@ fn attack(config: &Config, raw_config: &str) -> Result<Page, ConnectorError> {
             }
             unreachable!()
         }
+        "sleep" => {
+            // Blocks in a host timer: no CPU is used while it waits.
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            Ok(page(vec!["{\"woke\":true}".into()]))
+        }
+        "requests-in-flight" => Err(requests_in_flight(config)),
+        "huge-cursor" => Ok(Page {
+            next_cursor: Some("c".repeat(config.size_mb << 20)),
+            done: false,
+            ..page(vec!["{}".into()])
+        }),
+        "huge-key" => Ok(page(vec!["{}".into()])),
         "huge-page" => {
             let record = format!("\"{}\"", "y".repeat((1 << 20) - 2));
             Ok(page(vec![record; config.size_mb]))
@@ -240,9 +291,15 @@ impl Guest for Hostile {
     }
 
     fn map_record(_stream: String, raw: String) -> Result<Vec<NormalizedRecord>, ConnectorError> {
+        let huge = CONFIG.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(config, _)| config.attack == "huge-key")
+                .map(|(config, _)| config.size_mb)
+        });
         Ok(vec![NormalizedRecord {
             kind: "loot".into(),
-            key: "0".into(),
+            key: huge.map_or("0".into(), |mb| "k".repeat(mb << 20)),
             version: None,
             data: raw,
             deleted: false,
