@@ -9,6 +9,7 @@ use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
+use connector_runtime::sealed::{SealedTokenStore, StoreKey};
 use connector_runtime::{
     Connection, ConnectionRecipe, ConnectionSettings, ConnectorError, HostStores, Limits,
     LoadedConnector, Runtime,
@@ -19,6 +20,7 @@ use connector_sync::{SyncOptions, SyncReport};
 use crate::connection_file::{
     refresh_intervals, ConnectionFile, Plugin, RefreshOverrides, Secrets,
 };
+use crate::store_key::KeySource;
 
 /// Options shared by every command.
 #[derive(Args, Debug, Clone)]
@@ -44,6 +46,16 @@ pub struct GlobalOptions {
     /// Let connectors reach loopback, private and link-local addresses.
     #[arg(long, global = true)]
     pub allow_private_network: bool,
+    /// The key that seals stored credentials (default: the database's
+    /// path with `.key` added, created on first use; or the key itself in
+    /// CONNECTOR_HOST_KEY).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "CONNECTOR_HOST_KEY_FILE"
+    )]
+    pub key_file: Option<PathBuf>,
     /// Show debug logs, including the connector's own.
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -116,8 +128,9 @@ impl Host {
     }
 }
 
-/// Everything a command needs to talk to one connection: the host and
-/// the database.
+/// Everything a command needs to talk to one connection: the host and the
+/// database (whose credentials' key is loaded when a connection is opened,
+/// so that `status`, `report` or `disconnect` work without it).
 pub struct Context {
     /// The engine and network options.
     pub host: Host,
@@ -132,6 +145,23 @@ impl Context {
         Ok(Context {
             host: Host::new(global)?,
             db,
+        })
+    }
+
+    /// The key that seals the database's credentials (created on first
+    /// use), and where it came from.
+    pub fn key(&self) -> Result<(StoreKey, KeySource), ConnectorError> {
+        let global = &self.host.global;
+        crate::store_key::load(&self.db, &global.db, global.key_file.as_deref())
+    }
+
+    /// The stores a connection uses: the database for connector storage,
+    /// and for credentials sealed with the key.
+    pub fn stores(&self) -> Result<HostStores, ConnectorError> {
+        let (key, _) = self.key()?;
+        Ok(HostStores {
+            storage: Arc::new(self.db.clone()),
+            tokens: Arc::new(SealedTokenStore::new(Arc::new(self.db.clone()), key)),
         })
     }
 
@@ -150,7 +180,7 @@ impl Context {
             name: parsed.name_for(&path),
             config,
             auth_scheme: parsed.auth.clone(),
-            stores: HostStores::new(self.db.clone()),
+            stores: self.stores()?,
             storage_quota: StorageQuota::default(),
             log_limits: LogLimits::default(),
             shared: Default::default(),

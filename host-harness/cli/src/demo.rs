@@ -10,7 +10,7 @@ use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
-use connector_runtime::{ConnectionRecipe, ConnectionSettings, ConnectorError, HostStores};
+use connector_runtime::{ConnectionRecipe, ConnectionSettings, ConnectorError};
 use connector_store_sqlite::RecordStore;
 use connector_sync::SyncOptions;
 
@@ -59,7 +59,7 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
                 "api_token": admin.api_token,
             }),
             auth_scheme: Some("api_token".into()),
-            stores: HostStores::new(context.db.clone()),
+            stores: context.stores()?,
             storage_quota: StorageQuota::default(),
             log_limits: LogLimits::default(),
             shared: Default::default(),

@@ -17,3 +17,4 @@ pub mod demo;
 pub mod platform_commands;
 pub mod progress;
 pub mod report;
+pub mod store_key;

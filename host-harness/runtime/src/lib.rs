@@ -29,6 +29,7 @@ pub mod kv;
 pub mod logs;
 pub mod outbound;
 pub mod output_limits;
+pub mod sealed;
 pub mod secrets;
 mod state;
 pub mod storage;

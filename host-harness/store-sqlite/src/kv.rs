@@ -124,6 +124,48 @@ impl TokenStore for Database {
     }
 }
 
+/// The `credentials` table as a whole, for sealing it with a new key.
+impl Database {
+    /// Credentials stored sealed (`sealed:` values).
+    pub fn sealed_credentials(&self) -> Result<usize, StoreError> {
+        self.read()
+            .query_row(
+                "SELECT count(*) FROM credentials WHERE value LIKE 'sealed:%'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(store_error)
+    }
+
+    /// Every credential: `(connection, name, stored value)`.
+    pub fn all_credentials(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let db = self.lock();
+        let mut stmt = db
+            .prepare("SELECT connection, name, value FROM credentials ORDER BY connection, name")
+            .map_err(store_error)?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+        rows.map_err(store_error)
+    }
+
+    /// Replace the stored values of these credentials, all in one
+    /// transaction.
+    pub fn rewrite_credentials(&self, rows: &[(String, String, String)]) -> Result<(), StoreError> {
+        let mut db = self.lock();
+        let tx = db.transaction().map_err(store_error)?;
+        for (connection, name, value) in rows {
+            tx.execute(
+                "UPDATE credentials SET value = ?3 WHERE connection = ?1 AND name = ?2",
+                params![connection, name, value],
+            )
+            .map_err(store_error)?;
+        }
+        tx.commit().map_err(store_error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

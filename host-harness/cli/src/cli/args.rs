@@ -43,6 +43,9 @@ pub enum Command {
     Remap(ConnectionArgs),
     /// Delete the connection's credentials, tokens, cursors, storage and records.
     Disconnect(ConnectionArgs),
+    /// Seal every stored credential with a new key, written over the key
+    /// file (or to `--new-key-file`); back the new key up.
+    RotateKey(RotateKeyArgs),
     /// Start a local Zendesk simulator and sync it into the database; needs
     /// no Zendesk account.
     #[cfg(feature = "demo")]
@@ -146,6 +149,15 @@ pub struct CustomersMatchArgs {
     /// stored overrides apply.
     #[arg(long, value_name = "FILE")]
     pub overrides: Option<PathBuf>,
+}
+
+/// Arguments of `rotate-key`.
+#[derive(Args, Debug)]
+pub struct RotateKeyArgs {
+    /// Write the new key here instead of over the current key file
+    /// (required when the key comes from CONNECTOR_HOST_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub new_key_file: Option<PathBuf>,
 }
 
 /// Arguments of `report`.

@@ -231,6 +231,13 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
                 );
             }
         }
+        Command::RotateKey(args) => {
+            let (key, source) = context.key()?;
+            print!(
+                "{}",
+                crate::store_key::rotate(&context.db, &key, &source, args.new_key_file.as_deref())?
+            );
+        }
         Command::Disconnect(args) => {
             let (parsed, path) = ConnectionFile::load(&args.config)?;
             let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));
