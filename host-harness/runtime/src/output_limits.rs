@@ -18,34 +18,27 @@ fn exceeded(limit: Limit, what: &str, bytes: usize, allowed: usize) -> Connector
 /// Check a page: its records' total and each one's size, and its cursor.
 pub fn check_page(page: &Page, limits: &Limits) -> Result<(), ConnectorError> {
     let total: usize = page.records.iter().map(String::len).sum();
-    if total > limits.max_page_bytes {
-        return Err(exceeded(
-            Limit::Page,
-            "a page",
-            total,
-            limits.max_page_bytes,
-        ));
-    }
-    if let Some(largest) = page.records.iter().map(String::len).max() {
-        if largest > limits.max_record_bytes {
-            return Err(exceeded(
-                Limit::Record,
-                "a raw record",
-                largest,
-                limits.max_record_bytes,
-            ));
-        }
-    }
+    let largest = page.records.iter().map(String::len).max().unwrap_or(0);
     let cursor = page.next_cursor.as_deref().map_or(0, str::len);
-    if cursor > limits.max_cursor_bytes {
-        return Err(exceeded(
-            Limit::Cursor,
-            "a cursor",
-            cursor,
-            limits.max_cursor_bytes,
-        ));
+    let checks = [
+        (Limit::Page, "a page", total, limits.max_page_bytes),
+        (
+            Limit::Record,
+            "a raw record",
+            largest,
+            limits.max_record_bytes,
+        ),
+        (Limit::Cursor, "a cursor", cursor, limits.max_cursor_bytes),
+    ];
+    first_breach(&checks)
+}
+
+/// The first `(limit, what, bytes, allowed)` over its limit, as the error.
+fn first_breach(checks: &[(Limit, &str, usize, usize)]) -> Result<(), ConnectorError> {
+    match checks.iter().find(|(_, _, bytes, allowed)| bytes > allowed) {
+        Some((limit, what, bytes, allowed)) => Err(exceeded(*limit, what, *bytes, *allowed)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Check normalized records: each kind, key, version and data.
@@ -78,11 +71,7 @@ pub fn check_records(records: &[NormalizedRecord], limits: &Limits) -> Result<()
                 limits.max_record_bytes,
             ),
         ];
-        for (limit, what, bytes, allowed) in checks {
-            if bytes > allowed {
-                return Err(exceeded(limit, what, bytes, allowed));
-            }
-        }
+        first_breach(&checks)?;
     }
     Ok(())
 }
