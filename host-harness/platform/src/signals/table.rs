@@ -3,6 +3,7 @@
 
 use super::{format_duration, CustomerSignals, Signals};
 use crate::ecsat::Model;
+use crate::window::Granularity;
 
 /// What stands for a value that cannot be computed without change history.
 const NO_HISTORY: &str = "n/a";
@@ -171,7 +172,7 @@ pub fn table(signals: &Signals, advice: &Advice<'_>) -> String {
             "tickets created {first} to {last} (UTC; {} {}s{}); FIRST REPLY and RESOLUTION are medians\n",
             window.periods.len(),
             window.granularity.noun(),
-            if window.granularity.noun() == "week" {
+            if window.granularity == Granularity::Week {
                 ", from Monday"
             } else {
                 ""

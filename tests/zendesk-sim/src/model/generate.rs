@@ -100,6 +100,47 @@ impl Account {
     }
 }
 
+impl Account {
+    /// When a ticket's satisfaction rating was made: with its last generated audit.
+    pub(crate) fn rating_time(&self, t: &TicketState) -> i64 {
+        t.created_at + i64::from(t.base_span)
+    }
+
+    /// How the requester of ticket `id` feels about it, from -1 to 1: the
+    /// customers of a souring organization ([`crate::souring_organization`])
+    /// grow unhappier over the account's history, the others are mostly
+    /// content; noise on top. It words their comments and decides a
+    /// rating's score, so that sentiment tracks satisfaction.
+    pub(super) fn mood(&self, id: u64, requester: usize) -> f64 {
+        let mut d = Draw::new(self.seed, D_MOOD, id);
+        let position = ((id - 1) as f64 / self.initial_tickets.max(1) as f64).min(1.0);
+        let souring = self.users[requester]
+            .org_id
+            .is_some_and(|org| crate::souring_organization((org - catalog::ORG_BASE - 1) as usize));
+        // Souring accelerates: content for the first half, angry at the end.
+        let base = if souring {
+            0.6 - 1.6 * position * position
+        } else {
+            0.25
+        };
+        (base + d.unit() - 0.5).clamp(-1.0, 1.0)
+    }
+
+    /// The language a requester writes ticket `id` in, when not English:
+    /// German- and French-speaking customers (by locale) on every third
+    /// ticket.
+    pub(super) fn language(&self, id: u64, requester: usize) -> Option<text::Tone> {
+        if !id.is_multiple_of(3) {
+            return None;
+        }
+        match catalog::LOCALES[self.users[requester].locale].0 {
+            "de" => Some(text::Tone::German),
+            "fr" => Some(text::Tone::French),
+            _ => None,
+        }
+    }
+}
+
 /// A satisfaction rating a solved ticket may have: a quarter are answered,
 /// bad when the requester is upset (`mood`).
 pub(super) fn rating(d: &mut Draw, mood: f64) -> Option<Rating> {
