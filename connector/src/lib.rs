@@ -1,5 +1,5 @@
 //! Zendesk Support source connector: a WebAssembly component implementing
-//! the `connector:source@0.3.0` contract (`wit/v0.3.0/connector.wit`).
+//! the `connector:source@0.4.0` contract (`wit/v0.4.0/connector.wit`).
 //!
 //! The core is sans-IO and compiles natively: configuration
 //! ([`config`], [`spec`]), the API's requests, errors and rate limits
@@ -28,6 +28,9 @@ pub mod types;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzz;
 
 pub use connector::NativeConnector;
 pub use connector_sdk::HttpClient;

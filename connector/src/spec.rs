@@ -13,10 +13,16 @@ pub const CONFIG_SCHEMA: &str = include_str!("spec/config.schema.json");
 /// Zendesk's token endpoint, as a host template.
 const TOKEN_URL: &str = "https://{subdomain}.zendesk.com/oauth/tokens";
 
+/// Zendesk's authorization page of the authorization-code grant, as a host
+/// template.
+const AUTHORIZE_URL: &str = "https://{subdomain}.zendesk.com/oauth/authorizations/new";
+
 /// The OAuth client settings shared by both OAuth schemes.
 fn oauth(refresh_token_field: Option<&str>) -> OAuth2 {
     OAuth2 {
         token_url: TOKEN_URL.to_owned(),
+        // Sign-in yields a refresh token; client credentials need none.
+        authorize_url: refresh_token_field.map(|_| AUTHORIZE_URL.to_owned()),
         client_id_field: "oauth_client_id".to_owned(),
         client_secret_field: "oauth_client_secret".to_owned(),
         refresh_token_field: refresh_token_field.map(str::to_owned),

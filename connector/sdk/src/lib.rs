@@ -1,5 +1,5 @@
-//! The guest SDK of the connector contract (`connector:source@0.3.0`,
-//! `wit/v0.3.0`): the glue every connector component written in Rust needs,
+//! The guest SDK of the connector contract (`connector:source@0.4.0`,
+//! `wit/v0.4.0`): the glue every connector component written in Rust needs,
 //! so that a connector is only its sans-IO logic.
 //!
 //! A connector implements [`Connector`], the native shape of the contract's
@@ -71,7 +71,7 @@ use types::{
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/v0.3.0",
+        path: "../../wit/v0.4.0",
         world: "connector-core",
         generate_all,
         pub_export_macro: true,

@@ -136,6 +136,8 @@ async fn recipe(
         &spec.auth_schemes,
         flat.auth_scheme.as_deref(),
         &flat.config,
+        // Airbyte hands the tokens over in the config, never by sign-in.
+        false,
     )?;
     let tokens = ControlTokenStore::new(
         output.clone(),

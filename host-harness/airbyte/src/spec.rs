@@ -270,6 +270,7 @@ mod tests {
     fn oauth() -> OAuth2 {
         OAuth2 {
             token_url: "https://{subdomain}.example.com/oauth/tokens".into(),
+            authorize_url: None,
             client_id_field: "client_id".into(),
             client_secret_field: "client_secret".into(),
             refresh_token_field: Some("refresh_token".into()),

@@ -9,6 +9,7 @@
 //! command and the Zendesk simulator it runs.
 
 pub mod airbyte;
+pub mod authorize;
 pub mod cli;
 pub mod connection_file;
 pub mod context;

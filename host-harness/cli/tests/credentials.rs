@@ -1,10 +1,14 @@
 //! Credentials at rest, through the binary: an OAuth sync leaves only
 //! sealed values in the database (no usable token in a copy of it), a
 //! wrong or lost key is a clear error that changes nothing, and
-//! `rotate-key` seals everything with a new key.
+//! `rotate-key` seals everything with a new key. `authorize` signs a
+//! connection in with OAuth's authorization code and PKCE, driven by a
+//! scripted browser, so that its connection file holds no token.
 
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use zendesk_sim::{OAuthClient, SimConfig, SimHandle, Simulator};
 
@@ -44,6 +48,11 @@ impl Host {
 
     /// `connector-host ARGS`, with `--key-file` when given.
     fn run(&self, args: &[&str], key_file: Option<&Path>) -> Output {
+        self.command(args, key_file).output().unwrap()
+    }
+
+    /// The command `run` runs.
+    fn command(&self, args: &[&str], key_file: Option<&Path>) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.arg("--db")
             .arg(self.dir.path().join("host.db"))
@@ -62,7 +71,7 @@ impl Host {
         if let Some(file) = key_file {
             cmd.arg("--key-file").arg(file);
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     fn sync(&self, key_file: Option<&Path>) -> Output {
@@ -152,4 +161,154 @@ async fn stored_tokens_are_sealed_and_open_only_with_their_key() {
     assert!(host.stored().iter().all(|v| !values.contains(v)));
     let out = host.sync(None);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// What a browser gets for `GET path` from `addr` (named `host`): the
+/// status and the `Location` header.
+fn browser_get(addr: SocketAddr, host: &str, path: &str) -> (u16, Option<String>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let location = answer
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("location: ").map(String::from));
+    (status, location)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorize_signs_in_with_pkce_and_the_connection_needs_no_token() {
+    let host = Host::start().await;
+    std::fs::write(
+        host.dir.path().join("signed.toml"),
+        format!(
+            "plugin = \"zendesk\"\nauth = \"oauth_refresh_token\"\n[config]\nsubdomain = \"acme\"\noauth_client_id = \"{}\"\n\
+             [secrets]\noauth_client_secret = {{ env = \"ZD_SECRET\" }}\n",
+            host.client.client_id
+        ),
+    )
+    .unwrap();
+    // Before sign-in, the connection has no credentials and says how to get them.
+    let out = host.run(&["check", "--config", "signed.toml"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("or sign the connection in"),
+        "{}",
+        text(&out)
+    );
+
+    let mut child = host
+        .command(
+            &[
+                "authorize",
+                "--config",
+                "signed.toml",
+                "--port",
+                "0",
+                "--no-browser",
+            ],
+            None,
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no URL printed");
+        if let Some(url) = line.trim().strip_prefix("https://acme.zendesk.com") {
+            break url.to_string();
+        }
+    };
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(url.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert_eq!(param("code_challenge").len(), 43, "a SHA-256, base64url");
+    assert!(param("state").len() >= 32);
+    let redirect = url::Url::parse(&param("redirect_uri")).unwrap();
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"));
+    let loopback: SocketAddr = format!("127.0.0.1:{}", redirect.port().unwrap())
+        .parse()
+        .unwrap();
+
+    // A forged redirect (another state) is refused and does not end the sign-in.
+    let (status, _) = browser_get(loopback, "127.0.0.1", "/callback?code=forged&state=forged");
+    assert_eq!(status, 400);
+
+    // The browser: the sign-in page redirects back with a code.
+    let (status, location) = browser_get(host.sim.http_addr(), "acme.zendesk.com", &url);
+    assert_eq!(status, 302);
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(location.port(), redirect.port());
+    let (code, state) = {
+        let pairs: std::collections::BTreeMap<_, _> = location.query_pairs().into_owned().collect();
+        (pairs["code"].clone(), pairs["state"].clone())
+    };
+    assert_eq!(state, param("state"));
+    let (status, _) = browser_get(
+        loopback,
+        "127.0.0.1",
+        &format!("{}?{}", location.path(), location.query().unwrap()),
+    );
+    assert_eq!(status, 200);
+    let out = child.wait_with_output().unwrap();
+    let mut said = String::from_utf8_lossy(&out.stdout).into_owned();
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("signed in") && said.contains("can reach its data"),
+        "{said}"
+    );
+
+    // The connection syncs with the stored tokens; none is readable in the
+    // database, and no secret was printed.
+    let out = host.run(&["sync", "--config", "signed.toml"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let values = host.stored();
+    assert!(values.len() >= 3, "{values:?}");
+    assert!(
+        values.iter().all(|v| v.starts_with("sealed:v1:")),
+        "{values:?}"
+    );
+    assert!(!text(&out).contains(&host.client.client_secret));
+
+    // The code works once: exchanging it again is refused (invalid_grant).
+    let body = format!(
+        "grant_type=authorization_code&code={code}&client_id={}&client_secret={}&redirect_uri={}",
+        host.client.client_id,
+        host.client.client_secret,
+        url::form_urlencoded::byte_serialize(redirect.as_str().as_bytes()).collect::<String>()
+    );
+    let mut stream = TcpStream::connect(host.sim.http_addr()).unwrap();
+    write!(
+        stream,
+        "POST /oauth/tokens HTTP/1.1\r\nHost: acme.zendesk.com\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("invalid_grant"), "{answer}");
 }

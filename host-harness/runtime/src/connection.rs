@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::contract::{ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo};
+pub use crate::config_policy::secret_fields;
+use crate::config_policy::{check_host_fields, check_host_templates};
+use crate::contract::{AuthKind, ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
 use crate::errors::{ConnectorError, Limit};
@@ -22,7 +24,6 @@ use crate::outbound::HttpsClient;
 use crate::secrets::Redactor;
 use crate::state::{ConnectionNetwork, HostState};
 use crate::storage::{KeyValueStore, MemoryStore, TokenStore};
-use crate::template::template_fields;
 
 /// The placeholder a connector sees instead of a secret value.
 pub const SECRET_PLACEHOLDER: &str = "<secret>";
@@ -98,52 +99,6 @@ pub struct Connection {
 }
 
 type CallFuture<'a, T> = Pin<Box<dyn Future<Output = CallResult<T>> + Send + 'a>>;
-
-/// Field names marked `"x-secret": true` at the top level of a config schema.
-pub fn secret_fields(schema: &Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|props| {
-            props
-                .iter()
-                .filter(|(_, p)| p.get("x-secret").and_then(Value::as_bool) == Some(true))
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The values that decide where a connection may send requests (and its
-/// credentials) must come from the operator: a connector may normalize a
-/// field that fills a host template (a pasted URL reduced to a subdomain),
-/// but only to a part of what the operator wrote.
-fn check_host_fields(
-    templates: &[String],
-    operator: &Value,
-    normalized: &Value,
-) -> Result<(), ConnectorError> {
-    for field in templates.iter().flat_map(|t| template_fields(t)) {
-        let text = |v: &Value| match v {
-            Value::String(s) => Some(s.to_ascii_lowercase()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let given = operator.get(field).and_then(text);
-        let used = normalized.get(field).and_then(text);
-        match (given, used) {
-            (_, None) => {}
-            (Some(given), Some(used)) if given.contains(&used) => {}
-            (given, Some(used)) => {
-                return Err(ConnectorError::Refused(format!(
-                    "the connector changed the host field `{field}` from {given:?} to {used:?}; \
-                     outbound hosts must come from the operator's config"
-                )))
-            }
-        }
-    }
-    Ok(())
-}
 
 /// Everything needed to open a connection again and again: one instance
 /// per stream of a sync.
@@ -274,6 +229,7 @@ impl Connection {
             ConnectorError::Internal(format!("the connector's config schema is not JSON: {e}"))
         })?;
         let secrets = secret_fields(&schema);
+        check_host_templates(&self.spec, &secrets)?;
         let mut guest_config = config.clone();
         for field in &secrets {
             if let Some(value) = guest_config.get_mut(field) {
@@ -286,7 +242,24 @@ impl Connection {
             }
         }
         let full_config = Value::Object(config);
-        let scheme = choose_scheme(&self.spec.auth_schemes, auth_scheme, &full_config)?.cloned();
+        let tokens = CredentialStore::new(self.stores.tokens.clone(), &self.name);
+        let signed_in = tokens.signed_in()?;
+        let scheme = choose_scheme(
+            &self.spec.auth_schemes,
+            auth_scheme,
+            &full_config,
+            signed_in,
+        )?
+        .cloned();
+        // The host holds a signed-in connection's refresh token: the
+        // connector sees its placeholder, as for a configured one.
+        if let Some(AuthKind::OAuth2RefreshToken(oauth)) = scheme.as_ref().map(|s| &s.kind) {
+            if let Some(field) = oauth.refresh_token_field.as_deref() {
+                if signed_in && full_config.get(field).is_none() {
+                    guest_config.insert(field.to_string(), SECRET_PLACEHOLDER.into());
+                }
+            }
+        }
         self.auth_scheme = scheme.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         self.guest_config = Value::Object(guest_config).to_string();
         let normalized = self.configure_instance().await?;
@@ -297,9 +270,11 @@ impl Connection {
         })?;
         if let Value::Object(map) = &mut merged {
             for field in &secrets {
-                if let Some(value) = full_config.get(field) {
-                    map.insert(field.clone(), value.clone());
-                }
+                // A placeholder the connector echoed is never a value.
+                match full_config.get(field) {
+                    Some(value) => map.insert(field.clone(), value.clone()),
+                    None => map.remove(field),
+                };
             }
         }
         check_host_fields(&self.spec.allowed_hosts, &full_config, &merged)?;
@@ -326,7 +301,7 @@ impl Connection {
                     let built = Arc::new(Credentials::from_scheme(
                         scheme.as_ref(),
                         &merged,
-                        CredentialStore::new(self.stores.tokens.clone(), &self.name),
+                        tokens,
                         redactor,
                     )?);
                     *slot = Some(built.clone());
@@ -548,36 +523,5 @@ impl Connection {
         } else {
             format!("{what} (its last message: {last_words})")
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn secret_fields_are_read_from_the_schema() {
-        let schema = json!({"properties": {
-            "email": {"type": "string"},
-            "api_token": {"type": "string", "x-secret": true},
-            "client_secret": {"type": "string", "x-secret": true}
-        }});
-        let mut fields = secret_fields(&schema);
-        fields.sort();
-        assert_eq!(fields, vec!["api_token", "client_secret"]);
-        assert!(secret_fields(&json!({})).is_empty());
-    }
-
-    #[test]
-    fn host_fields_may_only_shrink_to_what_the_operator_wrote() {
-        let templates = vec!["https://{subdomain}.zendesk.com".to_string()];
-        let operator = json!({"subdomain": "https://ACME.zendesk.com/agent/tickets/1"});
-        assert!(check_host_fields(&templates, &operator, &json!({"subdomain": "acme"})).is_ok());
-        let err = check_host_fields(&templates, &operator, &json!({"subdomain": "attacker"}))
-            .unwrap_err();
-        assert!(err.to_string().contains("`subdomain`"), "{err}");
-        assert!(check_host_fields(&templates, &json!({}), &json!({"subdomain": "x"})).is_err());
-        assert!(check_host_fields(&templates, &json!({}), &json!({})).is_ok());
     }
 }

@@ -4,40 +4,55 @@
 //! with the client credentials grant. Connectors never see any of it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use http::HeaderValue;
-use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 
 use crate::contract::{AuthKind, AuthScheme, OAuth2};
 use crate::errors::ConnectorError;
-use crate::findings::{Denial, Findings};
+use crate::findings::Denial;
 use crate::http_policy::Origin;
 use crate::outbound::{HttpsClient, SendError};
 use crate::secrets::{Redactor, Secret};
 use crate::storage::TokenStore;
 use crate::template::fill_template;
+use crate::token_endpoint::{config_text, unix_now, IssuedTokens, TokenEndpoint, TokenError};
 
 /// Refresh an access token this long before it expires.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 /// Pick the auth scheme: the one the operator named, else the first whose
-/// required fields are all set in `config`.
+/// required fields are all set in `config`. When the connection `signed_in`,
+/// the tokens it holds stand for an OAuth scheme's refresh-token field.
 pub fn choose_scheme<'a>(
     schemes: &'a [AuthScheme],
     requested: Option<&str>,
     config: &serde_json::Value,
+    signed_in: bool,
 ) -> Result<Option<&'a AuthScheme>, ConnectorError> {
     if schemes.is_empty() {
         return Ok(None);
     }
-    let present = |field: &String| match config.get(field) {
-        Some(serde_json::Value::String(s)) => !s.is_empty(),
-        Some(serde_json::Value::Null) | None => false,
-        Some(_) => true,
+    let missing = |scheme: &'a AuthScheme| -> Vec<&'a str> {
+        let held = match &scheme.kind {
+            AuthKind::OAuth2RefreshToken(oauth) if signed_in => {
+                oauth.refresh_token_field.as_deref()
+            }
+            _ => None,
+        };
+        scheme
+            .required_fields
+            .iter()
+            .map(String::as_str)
+            .filter(|field| Some(*field) != held)
+            .filter(|field| match config.get(*field) {
+                Some(serde_json::Value::String(s)) => s.is_empty(),
+                Some(serde_json::Value::Null) | None => true,
+                Some(_) => false,
+            })
+            .collect()
     };
     let ids = || {
         schemes
@@ -53,17 +68,19 @@ pub fn choose_scheme<'a>(
                 format!("unknown auth scheme `{id}`; choose one of: {}", ids()),
             )
         })?;
-        let missing: Vec<&str> = scheme
-            .required_fields
-            .iter()
-            .filter(|f| !present(f))
-            .map(String::as_str)
-            .collect();
+        let missing = missing(scheme);
         if !missing.is_empty() {
+            let sign_in = match &scheme.kind {
+                AuthKind::OAuth2RefreshToken(oauth) if oauth.authorize_url.is_some() => {
+                    " (or sign the connection in with the OAuth authorization flow, which keeps \
+                     the refresh token in the host)"
+                }
+                _ => "",
+            };
             return Err(ConnectorError::config(
                 "auth",
                 format!(
-                    "auth scheme `{id}` needs these fields set: {}",
+                    "auth scheme `{id}` needs these fields set: {}{sign_in}",
                     missing.join(", ")
                 ),
             ));
@@ -72,7 +89,7 @@ pub fn choose_scheme<'a>(
     }
     schemes
         .iter()
-        .find(|s| s.required_fields.iter().all(present))
+        .find(|s| missing(s).is_empty())
         .map(Some)
         .ok_or_else(|| {
             let needs = schemes
@@ -109,17 +126,41 @@ impl CredentialStore {
         Ok(self.store.save_all(&self.connection, values)?)
     }
 
+    /// Whether the stored tokens came from sign-in (and a refresh token is kept).
+    pub fn signed_in(&self) -> Result<bool, ConnectorError> {
+        Ok(
+            self.load(rows::REFRESH_SEED)?.as_deref() == Some(rows::SIGNED_IN)
+                && self
+                    .load(rows::REFRESH_TOKEN)?
+                    .is_some_and(|t| !t.is_empty()),
+        )
+    }
+
+    /// Store newly issued tokens in one durable transaction; `seed` marks
+    /// where the refresh token came from when it starts a new chain.
+    pub(crate) fn save_issued(
+        &self,
+        issued: &IssuedTokens,
+        seed: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let expires = issued.expires_at.to_string();
+        let mut values = vec![
+            (rows::ACCESS_TOKEN, issued.access.expose()),
+            (rows::ACCESS_EXPIRES_AT, expires.as_str()),
+        ];
+        if let Some(refresh) = &issued.refresh {
+            values.push((rows::REFRESH_TOKEN, refresh.expose()));
+        }
+        if let Some(seed) = seed {
+            values.push((rows::REFRESH_SEED, seed));
+        }
+        self.save_all(&values)
+    }
+
     /// Delete everything stored for the connection; returns the values removed.
     pub fn clear(&self) -> Result<usize, ConnectorError> {
         Ok(self.store.clear(&self.connection)?)
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn fingerprint(value: &str) -> String {
@@ -171,7 +212,7 @@ impl Credentials {
     /// The origin of the OAuth token endpoint, which must be an allowed host.
     pub fn token_origin(&self) -> Option<&Origin> {
         match self {
-            Credentials::OAuth(session) => Some(&session.token_origin),
+            Credentials::OAuth(session) => Some(&session.endpoint.origin),
             _ => None,
         }
     }
@@ -224,11 +265,7 @@ struct TokenState {
 
 /// One connection's OAuth client and tokens.
 pub struct OAuthSession {
-    token_url: String,
-    token_origin: Origin,
-    client_id: String,
-    client_secret: Secret,
-    scopes: String,
+    endpoint: TokenEndpoint,
     uses_refresh: bool,
     store: CredentialStore,
     redactor: Redactor,
@@ -241,8 +278,11 @@ pub struct OAuthSession {
 pub mod rows {
     /// The current refresh token.
     pub const REFRESH_TOKEN: &str = "oauth.refresh_token";
-    /// Fingerprint of the configured refresh token the session started from.
+    /// Fingerprint of the configured refresh token the session started
+    /// from, or [`SIGNED_IN`] when the tokens came from sign-in.
     pub const REFRESH_SEED: &str = "oauth.refresh_token_seed";
+    /// The seed of tokens obtained by sign-in rather than configured.
+    pub const SIGNED_IN: &str = "signed-in";
     /// The current access token.
     pub const ACCESS_TOKEN: &str = "oauth.access_token";
     /// When it expires (Unix seconds).
@@ -257,57 +297,47 @@ impl OAuthSession {
         store: CredentialStore,
         redactor: &Redactor,
     ) -> Result<Self, ConnectorError> {
-        let field = |name: &str| -> Option<String> {
-            config
-                .get(name)
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-        };
-        let required = |name: &str| {
-            field(name)
-                .ok_or_else(|| ConnectorError::config(name, "required for OAuth but not set"))
-        };
-        let token_url = fill_template(&oauth.token_url, config, |v| {
-            v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        })
-        .map_err(|e| ConnectorError::config("auth", e.to_string()))?;
-        let url = url::Url::parse(&token_url)
-            .map_err(|e| ConnectorError::config("auth", format!("token URL `{token_url}`: {e}")))?;
-        let token_origin = Origin::parse(&format!(
-            "{}://{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or_default(),
-            url.port().map(|p| format!(":{p}")).unwrap_or_default()
-        ))
-        .map_err(|e| ConnectorError::config("auth", format!("token URL: {e}")))?;
-        let client_secret = required(&oauth.client_secret_field)?;
-        redactor.add(&client_secret);
-
+        let endpoint = TokenEndpoint::new(oauth, config, redactor)?;
         // The configured refresh token seeds the session; once rotated, the
         // stored one is newer, unless the operator configured a new seed.
+        // Without one in the config, the session continues from sign-in.
         let mut refresh = None;
         if uses_refresh {
             let field_name = oauth.refresh_token_field.as_deref().ok_or_else(|| {
                 ConnectorError::config("auth", "the connector declares no refresh token field")
             })?;
-            let seed = required(field_name)?;
-            redactor.add(&seed);
-            let seed_fingerprint = fingerprint(&seed);
-            if store.load(rows::REFRESH_SEED)?.as_deref() != Some(seed_fingerprint.as_str()) {
-                store.save_all(&[
-                    (rows::REFRESH_SEED, seed_fingerprint.as_str()),
-                    (rows::REFRESH_TOKEN, seed.as_str()),
-                    (rows::ACCESS_TOKEN, ""),
-                    (rows::ACCESS_EXPIRES_AT, "0"),
-                ])?;
+            match config_text(config, field_name) {
+                Some(seed) => {
+                    redactor.add(&seed);
+                    let seed_fingerprint = fingerprint(&seed);
+                    if store.load(rows::REFRESH_SEED)?.as_deref() != Some(seed_fingerprint.as_str())
+                    {
+                        store.save_all(&[
+                            (rows::REFRESH_SEED, seed_fingerprint.as_str()),
+                            (rows::REFRESH_TOKEN, seed.as_str()),
+                            (rows::ACCESS_TOKEN, ""),
+                            (rows::ACCESS_EXPIRES_AT, "0"),
+                        ])?;
+                    }
+                }
+                None if store.signed_in()? => {}
+                None => {
+                    return Err(ConnectorError::config(
+                        field_name,
+                        "is not set and the connection was never signed in; sign in with \
+                         the OAuth authorization flow, or set a refresh token",
+                    ))
+                }
             }
             refresh = store.load(rows::REFRESH_TOKEN)?;
         }
         let mut access = stored_access(&store)?;
         if access.is_none() {
-            if let Some(token) = oauth.access_token_field.as_deref().and_then(field) {
+            if let Some(token) = oauth
+                .access_token_field
+                .as_deref()
+                .and_then(|f| config_text(config, f))
+            {
                 // An access token from the config, of unknown age: use it
                 // until the API rejects it.
                 access = Some((Secret::new(token), u64::MAX));
@@ -320,11 +350,7 @@ impl OAuthSession {
             redactor.add(token.expose());
         }
         Ok(OAuthSession {
-            token_url,
-            token_origin,
-            client_id: required(&oauth.client_id_field)?,
-            client_secret: Secret::new(client_secret),
-            scopes: oauth.scopes.clone(),
+            endpoint,
             uses_refresh,
             store,
             redactor: redactor.clone(),
@@ -333,23 +359,6 @@ impl OAuthSession {
                 refresh: refresh.map(Secret::new),
             }),
         })
-    }
-
-    /// The form body of a token request (RFC 6749 §4.4 or §6).
-    fn token_request_body(&self, refresh: Option<&Secret>) -> String {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        match refresh {
-            Some(token) => form
-                .append_pair("grant_type", "refresh_token")
-                .append_pair("refresh_token", token.expose()),
-            None => form.append_pair("grant_type", "client_credentials"),
-        };
-        form.append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", self.client_secret.expose());
-        if !self.scopes.is_empty() {
-            form.append_pair("scope", &self.scopes);
-        }
-        form.finish()
     }
 
     /// A valid access token, obtaining a new one when the current one is
@@ -391,87 +400,41 @@ impl OAuthSession {
             (true, Some(token)) => Some(token.clone()),
             (false, _) => None,
         };
-        let body = self.token_request_body(refresh.as_ref());
-        let request = http::Request::post(&self.token_url)
-            .header(http::header::HOST, self.token_origin.host.as_str())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(
-                Full::new(Bytes::from(body))
-                    .map_err(|never| match never {})
-                    .boxed_unsync(),
-            )
-            .map_err(|_| auth_denial("the OAuth token URL is invalid"))?;
-        let timeouts = client.options().timeouts;
-        let response = client
-            .send(&self.token_origin, request, timeouts, &Findings::default())
-            .await?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|code| SendError { code, denial: None })?
-            .to_bytes();
-        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        if !status.is_success() {
-            let error = parsed
-                .get("error")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown");
-            let description = parsed
-                .get("error_description")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            let advice = if self.uses_refresh {
-                "the refresh token was revoked, expired or already used; authorize the app again and configure the new refresh token"
-            } else {
-                "check the OAuth client id and secret, and that the client may use the client credentials grant"
-            };
-            return Err(auth_denial(&self.redactor.redact(&format!(
-                "the OAuth token endpoint answered {status} ({error} {description}); {advice}"
-            ))));
-        }
-        let access = parsed
-            .get("access_token")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| {
-                auth_denial("the OAuth token endpoint answered without an access_token")
-            })?
-            .to_string();
-        let expires_at = parsed
-            .get("expires_in")
-            .and_then(|v| v.as_u64())
-            .map(|s| unix_now() + s)
-            .unwrap_or(u64::MAX);
-        self.redactor.add(&access);
-        let new_refresh = parsed.get("refresh_token").and_then(|v| v.as_str());
-        if let Some(refresh) = new_refresh {
-            self.redactor.add(refresh);
-        }
+        let grant = match &refresh {
+            Some(token) => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.expose()),
+            ],
+            None => vec![("grant_type", "client_credentials")],
+        };
+        let issued = match self.endpoint.request(client, &grant, &self.redactor).await {
+            Ok(issued) => issued,
+            Err(TokenError::Send(err)) => return Err(err),
+            Err(TokenError::Refused(why)) => {
+                let advice = if self.uses_refresh {
+                    "the refresh token was revoked, expired or already used; sign the connection in again with the authorization-code flow, or configure a new refresh token"
+                } else {
+                    "check the OAuth client id and secret, and that the client may use the client credentials grant"
+                };
+                return Err(auth_denial(&format!("{why}; {advice}")));
+            }
+            Err(TokenError::NoAccessToken) => {
+                return Err(auth_denial(
+                    "the OAuth token endpoint answered without an access_token",
+                ))
+            }
+        };
         // Durable before use: the old pair is already void at the provider.
-        let expires_text = expires_at.to_string();
-        let mut rows_to_save = vec![
-            (rows::ACCESS_TOKEN, access.as_str()),
-            (rows::ACCESS_EXPIRES_AT, expires_text.as_str()),
-        ];
-        if let Some(refresh) = new_refresh {
-            rows_to_save.push((rows::REFRESH_TOKEN, refresh));
-        }
-        self.store.save_all(&rows_to_save).map_err(|e| {
+        self.store.save_issued(&issued, None).map_err(|e| {
             auth_denial(&format!(
                 "could not store the rotated OAuth token ({e}); the request was not sent"
             ))
         })?;
-        if let Some(refresh) = new_refresh {
-            state.refresh = Some(Secret::new(refresh));
+        if let Some(refresh) = issued.refresh {
+            state.refresh = Some(refresh);
         }
-        let token = Secret::new(access);
-        state.access = Some((token.clone(), expires_at));
-        Ok(token)
+        state.access = Some((issued.access.clone(), issued.expires_at));
+        Ok(issued.access)
     }
 }
 
@@ -515,35 +478,70 @@ mod tests {
         ];
         let config = json!({"email": "a@b.c", "api_token": "t", "client_id": "c"});
         assert_eq!(
-            choose_scheme(&schemes, None, &config).unwrap().unwrap().id,
+            choose_scheme(&schemes, None, &config, false)
+                .unwrap()
+                .unwrap()
+                .id,
             "api_token"
         );
         assert_eq!(
-            choose_scheme(&schemes, Some("oauth"), &config)
+            choose_scheme(&schemes, Some("oauth"), &config, false)
                 .unwrap()
                 .unwrap()
                 .id,
             "oauth"
         );
         let partial = json!({"email": "a@b.c", "api_token": ""});
-        let err = choose_scheme(&schemes, None, &partial).unwrap_err();
+        let err = choose_scheme(&schemes, None, &partial, false).unwrap_err();
         assert!(
             err.to_string()
                 .contains("`api_token` needs email + api_token"),
             "{err}"
         );
-        let err = choose_scheme(&schemes, Some("nope"), &config).unwrap_err();
+        let err = choose_scheme(&schemes, Some("nope"), &config, false).unwrap_err();
         assert!(
             err.to_string().contains("choose one of: api_token, oauth"),
             "{err}"
         );
-        let err = choose_scheme(&schemes, Some("oauth"), &partial).unwrap_err();
+        let err = choose_scheme(&schemes, Some("oauth"), &partial, false).unwrap_err();
         assert!(
             err.to_string()
                 .contains("needs these fields set: client_id"),
             "{err}"
         );
-        assert!(choose_scheme(&[], None, &config).unwrap().is_none());
+        assert!(choose_scheme(&[], None, &config, false).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_signed_in_connection_needs_no_refresh_token_in_its_config() {
+        let oauth = OAuth2 {
+            token_url: "https://{subdomain}.example.com/oauth/tokens".into(),
+            authorize_url: Some("https://{subdomain}.example.com/oauth/authorize".into()),
+            client_id_field: "client_id".into(),
+            client_secret_field: "client_secret".into(),
+            refresh_token_field: Some("refresh_token".into()),
+            access_token_field: None,
+            scopes: String::new(),
+        };
+        let schemes = [AuthScheme {
+            kind: AuthKind::OAuth2RefreshToken(oauth),
+            ..scheme("oauth", &["client_id", "client_secret", "refresh_token"])
+        }];
+        let config = json!({"client_id": "c", "client_secret": "s"});
+        let err = choose_scheme(&schemes, Some("oauth"), &config, false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("needs these fields set: refresh_token (or sign the connection in"),
+            "{err}"
+        );
+        assert!(choose_scheme(&schemes, None, &config, false).is_err());
+        for requested in [None, Some("oauth")] {
+            let chosen = choose_scheme(&schemes, requested, &config, true).unwrap();
+            assert_eq!(chosen.unwrap().id, "oauth");
+        }
+        // Signing in stands for the refresh token only.
+        let partial = json!({"client_id": "c"});
+        assert!(choose_scheme(&schemes, None, &partial, true).is_err());
     }
 
     #[test]

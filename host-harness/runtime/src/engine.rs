@@ -94,6 +94,8 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "connector:source/types@0.2.",
     "connector:source/storage@0.3.",
     "connector:source/types@0.3.",
+    "connector:source/storage@0.4.",
+    "connector:source/types@0.4.",
 ];
 
 /// The engine, the linker with every host import, and the compile cache.

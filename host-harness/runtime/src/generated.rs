@@ -1,5 +1,5 @@
-//! Bindings of every contract version the host serves (`wit/v0.1.0`,
-//! `wit/v0.2.0`, `wit/v0.3.0`), kept private, and their conversions to the
+//! Bindings of every contract version the host serves (`wit/v0.1.0` to
+//! `wit/v0.4.0`), kept private, and their conversions to the
 //! version-neutral types in `contract`. [`Core`] is an instance of any of
 //! them; the rest of the host calls it without knowing the version.
 
@@ -44,6 +44,17 @@ pub(crate) mod v0_3 {
     });
 }
 
+/// `connector:source@0.4.x`: an OAuth client may name its authorization
+/// endpoint, for the host's sign-in.
+pub(crate) mod v0_4 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.4.0",
+        world: "connector-core",
+        exports: { default: async },
+        with: { "wasi:logging/logging": super::v0_1::wasi::logging::logging },
+    });
+}
+
 /// The contract versions this host serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContractVersion {
@@ -53,14 +64,17 @@ pub enum ContractVersion {
     V0_2,
     /// `connector:source@0.3.x`.
     V0_3,
+    /// `connector:source@0.4.x`.
+    V0_4,
 }
 
 impl ContractVersion {
     /// Every version, oldest first.
-    pub const ALL: [ContractVersion; 3] = [
+    pub const ALL: [ContractVersion; 4] = [
         ContractVersion::V0_1,
         ContractVersion::V0_2,
         ContractVersion::V0_3,
+        ContractVersion::V0_4,
     ];
 
     /// The prefix of the exported interface that implements this version.
@@ -69,6 +83,7 @@ impl ContractVersion {
             ContractVersion::V0_1 => "connector:source/source@0.1.",
             ContractVersion::V0_2 => "connector:source/source@0.2.",
             ContractVersion::V0_3 => "connector:source/source@0.3.",
+            ContractVersion::V0_4 => "connector:source/source@0.4.",
         }
     }
 }
@@ -83,6 +98,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     v0_2::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
     v0_3::connector::source::types::add_to_linker::<HostState, D>(linker, |t| t)?;
     v0_3::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
+    v0_4::connector::source::types::add_to_linker::<HostState, D>(linker, |t| t)?;
+    v0_4::connector::source::storage::add_to_linker::<HostState, D>(linker, |t| t)?;
     Ok(())
 }
 
@@ -95,6 +112,8 @@ pub(crate) enum CorePre {
     V0_2(v0_2::ConnectorCorePre<HostState>),
     /// A 0.3 component.
     V0_3(v0_3::ConnectorCorePre<HostState>),
+    /// A 0.4 component.
+    V0_4(v0_4::ConnectorCorePre<HostState>),
 }
 
 /// One instance of a connector.
@@ -105,6 +124,8 @@ pub(crate) enum Core {
     V0_2(v0_2::ConnectorCore),
     /// An instance of a 0.3 component.
     V0_3(v0_3::ConnectorCore),
+    /// An instance of a 0.4 component.
+    V0_4(v0_4::ConnectorCore),
 }
 
 /// A call's outcome: a trap (outer) or the connector's own error (inner).
@@ -114,7 +135,7 @@ pub(crate) type CallResult<T> = wasmtime::Result<Result<T, ConnectorError>>;
 /// its version's module.
 macro_rules! each_version {
     ($self:expr, |$core:ident, $v:ident| $body:expr) => {
-        each_version!(@arms $self, $core, $v, $body, V0_1 => v0_1, V0_2 => v0_2, V0_3 => v0_3)
+        each_version!(@arms $self, $core, $v, $body, V0_1 => v0_1, V0_2 => v0_2, V0_3 => v0_3, V0_4 => v0_4)
     };
     (@arms $self:expr, $core:ident, $v:ident, $body:expr, $($variant:ident => $module:ident),*) => {
         match $self {
@@ -134,6 +155,7 @@ impl CorePre {
             ContractVersion::V0_1 => CorePre::V0_1(v0_1::ConnectorCorePre::new(pre)?),
             ContractVersion::V0_2 => CorePre::V0_2(v0_2::ConnectorCorePre::new(pre)?),
             ContractVersion::V0_3 => CorePre::V0_3(v0_3::ConnectorCorePre::new(pre)?),
+            ContractVersion::V0_4 => CorePre::V0_4(v0_4::ConnectorCorePre::new(pre)?),
         })
     }
 
@@ -143,6 +165,7 @@ impl CorePre {
             CorePre::V0_1(pre) => pre.engine(),
             CorePre::V0_2(pre) => pre.engine(),
             CorePre::V0_3(pre) => pre.engine(),
+            CorePre::V0_4(pre) => pre.engine(),
         }
     }
 
@@ -152,6 +175,7 @@ impl CorePre {
             CorePre::V0_1(pre) => Core::V0_1(pre.instantiate_async(store).await?),
             CorePre::V0_2(pre) => Core::V0_2(pre.instantiate_async(store).await?),
             CorePre::V0_3(pre) => Core::V0_3(pre.instantiate_async(store).await?),
+            CorePre::V0_4(pre) => Core::V0_4(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -240,13 +264,15 @@ impl Core {
 
 /// Conversions of the types every version shares; the closures read what
 /// later versions added: a page's progress (none before 0.2), the spec's
-/// disconnect advice and a stream's refresh interval (none before 0.3).
+/// disconnect advice and a stream's refresh interval (none before 0.3), an
+/// OAuth client's authorization endpoint (none before 0.4).
 macro_rules! shared_conversions {
     (
         $v:ident,
         progress: |$page:ident| $progress:expr,
         advice: |$spec:ident| $advice:expr,
-        refresh: |$stream:ident| $refresh:expr $(,)?
+        refresh: |$stream:ident| $refresh:expr,
+        authorize: |$oauth:ident| $authorize:expr $(,)?
     ) => {
         const _: () = {
             use $v::connector::source::types as wit;
@@ -277,9 +303,12 @@ macro_rules! shared_conversions {
             }
 
             impl From<wit::Oauth2> for OAuth2 {
-                fn from(o: wit::Oauth2) -> Self {
+                fn from($oauth: wit::Oauth2) -> Self {
+                    let authorize_url = $authorize;
+                    let o = $oauth;
                     OAuth2 {
                         token_url: o.token_url,
+                        authorize_url,
                         client_id_field: o.client_id_field,
                         client_secret_field: o.client_secret_field,
                         refresh_token_field: o.refresh_token_field,
@@ -394,6 +423,7 @@ shared_conversions!(
     progress: |_page| None,
     advice: |_spec| String::new(),
     refresh: |_stream| None,
+    authorize: |_oauth| None,
 );
 shared_conversions!(
     v0_2,
@@ -403,6 +433,7 @@ shared_conversions!(
     }),
     advice: |_spec| String::new(),
     refresh: |_stream| None,
+    authorize: |_oauth| None,
 );
 shared_conversions!(
     v0_3,
@@ -412,4 +443,15 @@ shared_conversions!(
     }),
     advice: |spec| spec.disconnect_advice.clone(),
     refresh: |stream| stream.refresh_every_seconds,
+    authorize: |_oauth| None,
+);
+shared_conversions!(
+    v0_4,
+    progress: |page| page.progress.map(|p| Progress {
+        done: p.done,
+        total: p.total,
+    }),
+    advice: |spec| spec.disconnect_advice.clone(),
+    refresh: |stream| stream.refresh_every_seconds,
+    authorize: |oauth| oauth.authorize_url.clone(),
 );

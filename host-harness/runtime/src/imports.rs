@@ -81,3 +81,4 @@ macro_rules! storage_host {
 storage_host!(v0_1);
 storage_host!(v0_2);
 storage_host!(v0_3);
+storage_host!(v0_4);

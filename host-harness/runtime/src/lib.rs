@@ -15,6 +15,7 @@
 //!                                                          └─ fetch_page / map_record
 //! ```
 
+mod config_policy;
 mod connect;
 pub mod connection;
 pub mod contract;
@@ -31,9 +32,11 @@ pub mod outbound;
 pub mod output_limits;
 pub mod sealed;
 pub mod secrets;
+pub mod sign_in;
 mod state;
 pub mod storage;
 pub mod template;
+mod token_endpoint;
 
 pub use connection::{Connection, ConnectionRecipe, ConnectionSettings, HostStores};
 pub use engine::{Limits, LoadedConnector, Runtime};

@@ -207,8 +207,8 @@ async fn one_host_serves_both_contract_versions_side_by_side() {
         .load(connector_host::context::builtin_zendesk())
         .unwrap();
     assert_eq!(hostile.version, ContractVersion::V0_1);
-    assert_eq!(feed.version, ContractVersion::V0_3);
-    assert_eq!(zendesk.version, ContractVersion::V0_3);
+    assert_eq!(feed.version, ContractVersion::V0_4);
+    assert_eq!(zendesk.version, ContractVersion::V0_4);
     let config = json!({"subdomain": "acme", "email": "a@example.com", "api_token": "t"});
     let mut settings = settings("zendesk", &setup.db, config);
     settings.auth_scheme = Some("api_token".into());

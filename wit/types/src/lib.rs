@@ -17,6 +17,9 @@ pub use error::{ConnectorError, FieldError, RateLimit};
 pub struct OAuth2 {
     /// Template of the token endpoint URL.
     pub token_url: String,
+    /// Template of the authorization endpoint of the authorization-code
+    /// grant (with PKCE), if the provider has one a host can start.
+    pub authorize_url: Option<String>,
     /// Config field holding the client id.
     pub client_id_field: String,
     /// Config field holding the client secret.

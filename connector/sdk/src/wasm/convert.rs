@@ -34,6 +34,7 @@ impl From<native::OAuth2> for wit::Oauth2 {
     fn from(o: native::OAuth2) -> Self {
         wit::Oauth2 {
             token_url: o.token_url,
+            authorize_url: o.authorize_url,
             client_id_field: o.client_id_field,
             client_secret_field: o.client_secret_field,
             refresh_token_field: o.refresh_token_field,

@@ -41,6 +41,10 @@ pub enum Command {
     /// Rebuild normalized records from the stored raw records (after a
     /// connector upgrade), without calling the API.
     Remap(ConnectionArgs),
+    /// Sign the connection in with OAuth in a browser (authorization code
+    /// with PKCE): the tokens are stored sealed, and the connection file
+    /// needs no refresh token.
+    Authorize(AuthorizeArgs),
     /// Delete the connection's credentials, tokens, cursors, storage and records.
     Disconnect(ConnectionArgs),
     /// Seal every stored credential with a new key, written over the key
@@ -287,6 +291,25 @@ pub struct ConnectionArgs {
     /// The connection file (TOML).
     #[arg(long, short)]
     pub config: PathBuf,
+}
+
+/// Arguments of `authorize`.
+#[derive(Args, Debug)]
+pub struct AuthorizeArgs {
+    /// The connection file (TOML): the OAuth client's id and secret, no token.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// The port on 127.0.0.1 the provider redirects to; the OAuth client
+    /// must list `http://127.0.0.1:PORT/callback` as a redirect URL. 0 picks
+    /// a free port.
+    #[arg(long, default_value_t = 8749)]
+    pub port: u16,
+    /// Print the address to open instead of also opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// How long to wait for the redirect, e.g. `5m`.
+    #[arg(long, default_value = "5m", value_parser = crate::connection_file::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Arguments of `map`.

@@ -238,6 +238,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
                 crate::store_key::rotate(&context.db, &key, &source, args.new_key_file.as_deref())?
             );
         }
+        Command::Authorize(args) => print!("{}", crate::authorize::run(&context, &args).await?),
         Command::Disconnect(args) => {
             let (parsed, path) = ConnectionFile::load(&args.config)?;
             let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));

@@ -193,7 +193,7 @@ fn answer(r: &Renderer<'_>, route: Route, req: &Req, caller: &Caller) -> Result<
             };
             ok(body)
         }
-        Route::OAuthTokens => Err(not_found()),
+        Route::OAuthTokens | Route::OAuthAuthorize => Err(not_found()),
     }
 }
 

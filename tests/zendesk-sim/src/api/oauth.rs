@@ -1,10 +1,13 @@
-//! `POST /oauth/tokens`: the `client_credentials` and `refresh_token` grants.
+//! `POST /oauth/tokens`: the `authorization_code` (with PKCE),
+//! `client_credentials` and `refresh_token` grants; and
+//! `GET /oauth/authorizations/new`, the sign-in page of the authorization-code
+//! grant, where the simulated admin is signed in and allows access at once.
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::{Reply, Req};
-use crate::auth::GrantError;
+use crate::auth::{AuthorizationRequest, GrantError};
 use crate::state::{lock, AccountState, Shared};
 
 /// The request's parameters, from a JSON or a form body.
@@ -72,7 +75,10 @@ pub(super) fn tokens(shared: &Shared, account: &AccountState, req: &Req) -> Repl
     let Some(grant) = get("grant_type") else {
         return invalid_request();
     };
-    if !matches!(grant.as_str(), "client_credentials" | "refresh_token") {
+    if !matches!(
+        grant.as_str(),
+        "authorization_code" | "client_credentials" | "refresh_token"
+    ) {
         return oauth_error(
             400,
             "unsupported_grant_type",
@@ -95,6 +101,21 @@ pub(super) fn tokens(shared: &Shared, account: &AccountState, req: &Req) -> Repl
     let refresh_ttl = ttl("refresh_token_expires_in", shared.refresh_ttl_secs);
     let mut secrets = lock(&account.secrets);
     let issued = match grant.as_str() {
+        "authorization_code" => {
+            let Some(code) = get("code") else {
+                return invalid_request();
+            };
+            secrets.exchange_code(
+                &client_id,
+                &client_secret,
+                &code,
+                get("redirect_uri").as_deref(),
+                get("code_verifier").as_deref(),
+                now_ms,
+                access_ttl,
+                refresh_ttl,
+            )
+        }
         "refresh_token" => {
             let Some(refresh) = get("refresh_token") else {
                 return invalid_request();
@@ -154,3 +175,60 @@ fn invalid_client() -> Reply {
         "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
     )
 }
+
+/// How long a sign-in's code may wait for its exchange, in real seconds.
+const CODE_LIFETIME_SECS: u64 = 120;
+
+/// Answers the sign-in page: an unknown client or redirect URL gets an
+/// error page (never a redirect, RFC 6749 §4.1.2.1); other mistakes are
+/// redirected with their error; a valid request is redirected with a code
+/// and the request's `state`.
+pub(super) fn authorize(shared: &Shared, account: &AccountState, req: &Req) -> Reply {
+    let param = |name: &str| req.param(name).filter(|v| !v.is_empty());
+    let (Some(client_id), Some(redirect_uri)) = (param("client_id"), param("redirect_uri")) else {
+        return Reply::html(400, SIGN_IN_ERROR);
+    };
+    let mut secrets = lock(&account.secrets);
+    if client_id != secrets.client.client_id || !secrets.redirect_allowed(redirect_uri) {
+        return Reply::html(400, SIGN_IN_ERROR);
+    }
+    let mut answer = vec![];
+    match (param("response_type"), param("code_challenge_method")) {
+        (Some("code"), None | Some("S256")) if param("scope").is_some() => {
+            let request = AuthorizationRequest {
+                client_id,
+                redirect_uri,
+                scopes: param("scope").unwrap_or_default(),
+                challenge: param("code_challenge"),
+            };
+            let expires =
+                shared.clock.now_ms() + shared.clock.sim_ms_for_real_secs(CODE_LIFETIME_SECS);
+            match secrets.authorize(&request, expires) {
+                Some(code) => answer.push(("code", code)),
+                None => return Reply::html(400, SIGN_IN_ERROR),
+            }
+        }
+        (Some("code"), _) => {
+            answer.push(("error", "invalid_request".to_string()));
+            answer.push((
+                "error_description",
+                "The request is missing a required parameter (scope) or has an unsupported code_challenge_method (use S256).".to_string(),
+            ));
+        }
+        _ => answer.push(("error", "unsupported_response_type".to_string())),
+    }
+    if let Some(state) = req.param("state") {
+        answer.push(("state", state.to_string()));
+    }
+    let mut location = url::Url::parse(redirect_uri).expect("checked above");
+    location.query_pairs_mut().extend_pairs(answer);
+    let mut reply = Reply::html(302, "<html><body>You are being redirected.</body></html>");
+    reply.headers.push(("location", location.into()));
+    reply
+}
+
+/// The page an invalid sign-in request shows instead of redirecting.
+const SIGN_IN_ERROR: &str =
+    "<!DOCTYPE html><html><head><title>Invalid authorization request</title></head>\
+<body><h1>Invalid authorization request</h1>\
+<p>The client or its redirect URL is not registered on this account.</p></body></html>";
