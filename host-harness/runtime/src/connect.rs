@@ -163,7 +163,7 @@ impl VettingConnector {
         };
         match tokio::time::timeout(timeout, self.tls.connect(server_name, tcp)).await {
             Err(_) => Err(ErrorCode::ConnectionTimeout.into()),
-            Ok(Err(e)) => Err(tls_error(&e).into()),
+            Ok(Err(e)) => Err(tls_error(origin, &e)),
             Ok(Ok(tls)) => Ok(TlsConnection(TokioIo::new(tls))),
         }
     }
@@ -177,15 +177,25 @@ fn connect_error(err: &std::io::Error) -> ErrorCode {
     }
 }
 
-fn tls_error(err: &std::io::Error) -> ErrorCode {
-    let certificate_problem = err
+/// A failed TLS handshake; a certificate the host does not trust is a
+/// refusal a retry cannot mend.
+fn tls_error(origin: &Origin, err: &std::io::Error) -> ConnectError {
+    let certificate = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
-    if certificate_problem {
-        ErrorCode::TlsCertificateError
-    } else {
-        ErrorCode::TlsProtocolError
+        .and_then(|e| match e {
+            rustls::Error::InvalidCertificate(why) => Some(why),
+            _ => None,
+        });
+    match certificate {
+        Some(why) => ConnectError {
+            code: ErrorCode::TlsCertificateError,
+            denial: Some(Denial::UntrustedCertificate {
+                origin: origin.clone(),
+                reason: format!("{why:?}"),
+            }),
+        },
+        None => ErrorCode::TlsProtocolError.into(),
     }
 }
 

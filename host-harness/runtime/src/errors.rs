@@ -237,8 +237,9 @@ pub enum ConnectorError {
         #[source]
         source: AnyCause,
     },
-    /// TLS could not be set up: an unusable `--ca-cert` file, or the TLS
-    /// library refused its configuration.
+    /// TLS could not be set up: an unusable `--ca-cert` file, the TLS
+    /// library refused its configuration, or a server presented a
+    /// certificate the host does not trust (a retry cannot mend it).
     #[error("host error: {what}{}", in_parentheses(.source))]
     Tls {
         /// What is wrong, e.g. `--ca-cert: certificate refused`.

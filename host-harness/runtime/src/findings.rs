@@ -62,6 +62,17 @@ pub enum Denial {
     /// The host could not obtain an OAuth access token.
     #[error("OAuth: {0}")]
     OAuth(String),
+    /// The server's certificate is not one the host trusts.
+    #[error(
+        "{origin} presented a certificate the host does not trust ({reason}); if the server \
+         is behind a proxy or uses a private certificate authority, give the host that CA"
+    )]
+    UntrustedCertificate {
+        /// Who presented it.
+        origin: Origin,
+        /// Why the TLS library refused it.
+        reason: String,
+    },
     /// More requests at once than an instance may have in flight.
     #[error("a request was refused: {max} requests were already in flight")]
     TooManyInFlight {
@@ -163,6 +174,10 @@ impl Seen {
                 Denial::TooManyInFlight { .. } => ConnectorError::LimitExceeded {
                     limit: Limit::RequestsInFlight,
                     detail: denial.to_string(),
+                },
+                Denial::UntrustedCertificate { .. } => ConnectorError::Tls {
+                    what: denial.to_string(),
+                    source: None,
                 },
                 Denial::NotHttps { .. }
                 | Denial::UndeclaredHost { .. }

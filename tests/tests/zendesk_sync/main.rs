@@ -4,6 +4,7 @@
 //! at a known API cost; OAuth tokens rotate durably; faults are retried.
 
 mod window;
+mod wire_faults;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -48,8 +49,9 @@ async fn env(config: SimConfig) -> Env {
 }
 
 impl Env {
-    fn recipe(&self, name: &str, config: Value, auth: &str) -> Arc<ConnectionRecipe> {
-        let client = HttpsClient::new(NetworkOptions {
+    /// The host's network: `acme.zendesk.com` pinned to the simulator, whose CA it trusts.
+    fn network(&self) -> NetworkOptions {
+        NetworkOptions {
             resolve: ResolveOverrides::parse(&[format!(
                 "acme.zendesk.com:443:{}",
                 self.sim.https_addr()
@@ -57,8 +59,22 @@ impl Env {
             .unwrap(),
             extra_ca_pem: self.sim.ca_cert_pem().into_bytes(),
             ..NetworkOptions::default()
-        })
-        .unwrap();
+        }
+    }
+
+    fn recipe(&self, name: &str, config: Value, auth: &str) -> Arc<ConnectionRecipe> {
+        self.recipe_over(self.network(), name, config, auth)
+    }
+
+    /// A connection whose host reaches the network with `network`.
+    fn recipe_over(
+        &self,
+        network: NetworkOptions,
+        name: &str,
+        config: Value,
+        auth: &str,
+    ) -> Arc<ConnectionRecipe> {
+        let client = HttpsClient::new(network).unwrap();
         Arc::new(ConnectionRecipe {
             runtime: self.runtime.clone(),
             loaded: self
@@ -79,10 +95,13 @@ impl Env {
     }
 
     fn token_recipe(&self, name: &str) -> Arc<ConnectionRecipe> {
+        self.recipe(name, self.token_config("acme"), "api_token")
+    }
+
+    /// The config of the admin's API token on `subdomain` (the account is always `acme`).
+    fn token_config(&self, subdomain: &str) -> Value {
         let admin = self.sim.admin_credentials("acme");
-        let config =
-            json!({"subdomain": "acme", "email": admin.email, "api_token": admin.api_token});
-        self.recipe(name, config, "api_token")
+        json!({"subdomain": subdomain, "email": admin.email, "api_token": admin.api_token})
     }
 
     /// Ids of `kind` in the database: (live, deleted).

@@ -8,7 +8,8 @@ use crate::rng::Draw;
 /// What goes wrong.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
-    /// Answer with this status (e.g. 500, 502, 503) and a short error body.
+    /// Answer with this status (e.g. 500, 502, 503) and a short error body; a 429 comes
+    /// without `Retry-After` and without rate-limit headers.
     Status(u16),
     /// Answer 504 when the requested page size (`per_page` or `page[size]`) exceeds this.
     GatewayTimeoutAbove(u32),
@@ -16,10 +17,30 @@ pub enum FaultKind {
     Delay(Duration),
     /// Announce the full `Content-Length` but send only half of the body, then close.
     TruncatedBody,
+    /// Announce the full `Content-Length`, send half of the body, then reset the connection
+    /// (TCP RST).
+    ResetMidBody,
     /// Answer 200 with a body that is not valid JSON.
     MalformedJson,
-    /// Close the connection without answering.
+    /// Reset the connection (TCP RST) without answering.
     ConnectionReset,
+    /// Answer normally, but pad the JSON body with whitespace to this many bytes (still
+    /// valid JSON): announced in `Content-Length` when `announced`, else sent chunked.
+    OversizedBody {
+        /// The body's size in bytes.
+        bytes: usize,
+        /// Whether `Content-Length` announces it.
+        announced: bool,
+    },
+    /// Send the head at once, then the body one byte per this interval.
+    Trickle(Duration),
+    /// Answer with `Content-Encoding: gzip` (whether or not the client accepts it) and a
+    /// small gzip body that expands to the JSON page padded with whitespace to this many
+    /// bytes.
+    GzipBomb(u64),
+    /// Answer 200 with an HTML error page (`Content-Type: text/html`), as a captive portal
+    /// or a misrouted proxy does.
+    HtmlPage,
 }
 
 /// When a fault fires.
@@ -117,9 +138,147 @@ impl FaultTable {
     }
 }
 
+/// A gzip member whose content is `prefix` followed by spaces up to `expanded` bytes in
+/// all: the prefix in stored blocks, the spaces as back-references of 258 bytes each (13
+/// bits apiece, so the member weighs about a 160th of what it expands to).
+pub(crate) fn gzip_bomb(prefix: &[u8], expanded: u64) -> Vec<u8> {
+    let padding = expanded.saturating_sub(prefix.len() as u64);
+    let mut bits = BitWriter::default();
+    bits.out
+        .extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    for chunk in prefix.chunks(u16::MAX as usize) {
+        // A stored block, not the last: BFINAL 0, BTYPE 00, then LEN and NLEN.
+        bits.put(0, 3);
+        bits.align();
+        let len = chunk.len() as u16;
+        bits.out.extend_from_slice(&len.to_le_bytes());
+        bits.out.extend_from_slice(&(!len).to_le_bytes());
+        bits.out.extend_from_slice(chunk);
+    }
+    // The last block, with the fixed Huffman codes: BFINAL 1, BTYPE 01.
+    bits.put(0b011, 3);
+    let space = || (0x30 + u32::from(b' '), 8);
+    let mut left = padding;
+    if left > 0 {
+        let (code, len) = space();
+        bits.put_code(code, len);
+        left -= 1;
+    }
+    while left >= 258 {
+        // Length 258 (symbol 285, no extra bits), distance 1 (code 0, no extra bits).
+        bits.put_code(0xc0 + 285 - 280, 8);
+        bits.put_code(0, 5);
+        left -= 258;
+    }
+    for _ in 0..left {
+        let (code, len) = space();
+        bits.put_code(code, len);
+    }
+    // End of block (symbol 256).
+    bits.put_code(0, 7);
+    bits.align();
+    let mut crc = Crc32::default();
+    crc.update(prefix);
+    let spaces = [b' '; 4096];
+    let mut left = padding;
+    while left > 0 {
+        let n = left.min(spaces.len() as u64) as usize;
+        crc.update(&spaces[..n]);
+        left -= n as u64;
+    }
+    bits.out.extend_from_slice(&crc.finish().to_le_bytes());
+    bits.out
+        .extend_from_slice(&((prefix.len() as u64 + padding) as u32).to_le_bytes());
+    bits.out
+}
+
+/// DEFLATE's bit order: fields from their least significant bit, Huffman codes from their
+/// most significant.
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    pending: u64,
+    count: u32,
+}
+
+impl BitWriter {
+    fn put(&mut self, value: u32, len: u32) {
+        self.pending |= u64::from(value) << self.count;
+        self.count += len;
+        while self.count >= 8 {
+            self.out.push(self.pending as u8);
+            self.pending >>= 8;
+            self.count -= 8;
+        }
+    }
+
+    fn put_code(&mut self, code: u32, len: u32) {
+        self.put(code.reverse_bits() >> (32 - len), len);
+    }
+
+    fn align(&mut self) {
+        if self.count > 0 {
+            self.put(0, 8 - self.count);
+        }
+    }
+}
+
+/// The CRC-32 of gzip (IEEE, reflected).
+struct Crc32 {
+    table: [u32; 256],
+    value: u32,
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        let mut table = [0u32; 256];
+        for (n, entry) in table.iter_mut().enumerate() {
+            let mut c = n as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *entry = c;
+        }
+        Crc32 {
+            table,
+            value: u32::MAX,
+        }
+    }
+}
+
+impl Crc32 {
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.value =
+                self.table[((self.value ^ u32::from(b)) & 0xff) as usize] ^ (self.value >> 8);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        !self.value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_bombs_are_small_and_say_how_far_they_expand() {
+        let page = br#"{"tickets":[]}"#;
+        let bomb = gzip_bomb(page, 1 << 20);
+        assert_eq!(&bomb[..3], &[0x1f, 0x8b, 8], "gzip, deflate");
+        assert!(bomb.len() < 8 << 10, "{} bytes", bomb.len());
+        let size = u32::from_le_bytes(bomb[bomb.len() - 4..].try_into().unwrap());
+        assert_eq!(size, 1 << 20);
+        let mut crc = Crc32::default();
+        crc.update(b"123456789");
+        assert_eq!(crc.finish(), 0xcbf4_3926, "the CRC-32 check value");
+    }
 
     #[test]
     fn counted_faults_fire_exactly_n_times_and_only_on_their_endpoint() {

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{is_staff, AuthError, Caller};
 use crate::faults::FaultKind;
+use crate::server::Delivery;
 use crate::state::{AccountState, Shared};
 
 /// A request, parsed.
@@ -156,6 +157,7 @@ pub(crate) enum Route {
     SearchExport,
     DeletedTickets,
     OAuthTokens,
+    OAuthAuthorize,
 }
 
 impl Route {
@@ -165,6 +167,9 @@ impl Route {
         let id = |s: &str| s.parse::<u64>().ok();
         let route = match segments.as_slice() {
             ["oauth", "tokens"] => return (method == "POST").then_some(Route::OAuthTokens),
+            ["oauth", "authorizations", "new"] => {
+                return (method == "GET").then_some(Route::OAuthAuthorize)
+            }
             ["api", "v2", rest @ ..] => match rest {
                 ["users", "me"] => Route::UsersMe,
                 ["users"] => Route::Users,
@@ -221,12 +226,13 @@ impl Route {
             Route::SearchExport => "search_export",
             Route::DeletedTickets => "deleted_tickets",
             Route::OAuthTokens => "oauth_tokens",
+            Route::OAuthAuthorize => "oauth_authorize",
         }
     }
 
     fn access(self) -> Access {
         match self {
-            Route::UsersMe | Route::OAuthTokens => Access::Anyone,
+            Route::UsersMe | Route::OAuthTokens | Route::OAuthAuthorize => Access::Anyone,
             Route::SatisfactionRatings => Access::Admin,
             r if r.incremental() => Access::Admin,
             _ => Access::Staff,
@@ -257,12 +263,14 @@ impl Route {
 /// What the server must do with a request.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// Send this reply, after waiting `delay`.
-    Send { reply: Reply, delay: Duration },
-    /// Send the head and half the body of this reply, then close the connection.
-    Truncate(Reply),
-    /// Close the connection without answering.
-    Drop,
+    /// Send this reply, after waiting `delay`, its body as `delivery` says.
+    Send {
+        reply: Reply,
+        delay: Duration,
+        delivery: Delivery,
+    },
+    /// Reset the connection without answering.
+    Reset,
 }
 
 /// Handles one request end to end.
@@ -284,30 +292,67 @@ pub(crate) fn process(shared: &Shared, req: &Req) -> Outcome {
     match &fault {
         Some(FaultKind::Status(code)) => return send(fault_status(*code)),
         Some(FaultKind::GatewayTimeoutAbove(_)) => return send(fault_status(504)),
-        Some(FaultKind::ConnectionReset) => return Outcome::Drop,
+        Some(FaultKind::ConnectionReset) => return Outcome::Reset,
+        Some(FaultKind::HtmlPage) => return send(Reply::html(200, HTML_ERROR_PAGE)),
         Some(FaultKind::Delay(d)) => delay = *d,
         _ => {}
     }
-    let mut reply = respond(shared, account, route, req);
-    match fault {
-        Some(FaultKind::TruncatedBody) => Outcome::Truncate(reply),
-        Some(FaultKind::MalformedJson) => {
+    let reply = respond(shared, account, route, req);
+    let (reply, delivery) = match fault {
+        Some(kind) => spoil(reply, kind),
+        None => (reply, Delivery::Whole),
+    };
+    Outcome::Send {
+        reply,
+        delay,
+        delivery,
+    }
+}
+
+/// A reply as a fault that lets the request through changes it, and how its body goes out.
+fn spoil(mut reply: Reply, kind: FaultKind) -> (Reply, Delivery) {
+    let delivery = match kind {
+        FaultKind::TruncatedBody => Delivery::Truncated,
+        FaultKind::ResetMidBody => Delivery::ResetMidBody,
+        FaultKind::Trickle(every) => Delivery::Trickle(every),
+        FaultKind::MalformedJson => {
             let keep = reply.body.len() / 2;
             reply.body.truncate(keep);
             reply.body.extend_from_slice(b"<!-- upstream timeout -->");
             reply.status = 200;
-            Outcome::Send { reply, delay }
+            Delivery::Whole
         }
-        _ => Outcome::Send { reply, delay },
-    }
+        FaultKind::OversizedBody { bytes, announced } => {
+            let padding = bytes.saturating_sub(reply.body.len());
+            reply.body.resize(reply.body.len() + padding, b' ');
+            if announced {
+                Delivery::Whole
+            } else {
+                Delivery::Unsized
+            }
+        }
+        FaultKind::GzipBomb(expanded) => {
+            reply.body = crate::faults::gzip_bomb(&reply.body, expanded);
+            reply.headers.push(("content-encoding", "gzip".into()));
+            Delivery::Whole
+        }
+        _ => Delivery::Whole,
+    };
+    (reply, delivery)
 }
 
 fn send(reply: Reply) -> Outcome {
     Outcome::Send {
         reply,
         delay: Duration::ZERO,
+        delivery: Delivery::Whole,
     }
 }
+
+/// What a proxy or captive portal in the way answers, with status 200.
+const HTML_ERROR_PAGE: &str = "<!DOCTYPE html><html><head><title>Error</title></head>\
+<body><h1>Something went wrong</h1><p>The page could not be loaded. Please try again later.</p>\
+</body></html>";
 
 /// The body Zendesk's edge answers when no account has the subdomain.
 const MISSING_ACCOUNT: &str =
@@ -322,6 +367,10 @@ fn fault_status(code: u16) -> Reply {
             json!({"error": "ServiceUnavailable", "description": "Service temporarily unavailable"}),
         ),
         504 => Reply::html(504, "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>"),
+        429 => Reply::error(
+            429,
+            json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"}),
+        ),
         other => Reply::error(
             other,
             json!({"error": "InternalError", "description": "Something went wrong"}),
@@ -331,8 +380,10 @@ fn fault_status(code: u16) -> Reply {
 
 /// Authentication, permissions, limits, then the endpoint itself.
 fn respond(shared: &Shared, account: &AccountState, route: Route, req: &Req) -> Reply {
-    if route == Route::OAuthTokens {
-        return oauth::tokens(shared, account, req);
+    match route {
+        Route::OAuthTokens => return oauth::tokens(shared, account, req),
+        Route::OAuthAuthorize => return oauth::authorize(shared, account, req),
+        _ => {}
     }
     let caller = match account.authenticate(shared, req.authorization.as_deref()) {
         Ok(caller) => caller,
