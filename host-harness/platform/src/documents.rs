@@ -31,7 +31,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::records::{Account, Conversation, Kind, Message, Person, Time};
-use crate::sentiment::stored::{refresh, summarize, CustomerMessage};
+use crate::sentiment::stored::{refresh_visiting, summarize, CustomerMessage, Scores};
 use crate::sentiment::{Scorer, Sentiment};
 use crate::store::{read, read_as, PlatformStore, Tombstones};
 use crate::text::format_time;
@@ -92,23 +92,24 @@ fn message_order((at, m): &(Option<i64>, Message)) -> impl Ord + '_ {
     (*at, comment, m.chat.as_ref().and_then(|c| c.line))
 }
 
-/// A connection's messages by ticket, each ticket's in order: time, then
-/// comment, then chat line.
+/// A connection's messages by ticket, each ticket's in order (time, then
+/// comment, then chat line), and their customer sentiment, brought up to
+/// date: the messages are read once for both.
 fn messages_by_ticket(
     store: &dyn PlatformStore,
     connection: &str,
-) -> Result<HashMap<String, Messages>, ConnectorError> {
+) -> Result<(HashMap<String, Messages>, Scores), ConnectorError> {
     let mut by_ticket: HashMap<String, Messages> = HashMap::new();
-    for (_, m) in read::<Message>(store, connection, Tombstones::Skip)? {
+    let scores = refresh_visiting(store, connection, &Scorer::default(), |m| {
         if let Some(ticket) = m.conversation_id.clone() {
             let at = m.created_at.as_ref().and_then(Time::unix);
-            by_ticket.entry(ticket).or_default().push((at, m));
+            by_ticket.entry(ticket).or_default().push((at, m.clone()));
         }
-    }
+    })?;
     for own in by_ticket.values_mut() {
         own.sort_by(|a, b| message_order(a).cmp(&message_order(b)));
     }
-    Ok(by_ticket)
+    Ok((by_ticket, scores))
 }
 
 /// Write the connection's tickets as documents, one JSON object a line.
@@ -121,7 +122,7 @@ pub fn export(
 ) -> Result<u64, ConnectorError> {
     let mut tickets = read::<Conversation>(store, connection, Tombstones::Skip)?;
     tickets.sort_by(|(a, _), (b, _)| id_order(a).cmp(&id_order(b)));
-    let messages = messages_by_ticket(store, connection)?;
+    let (messages, scores) = messages_by_ticket(store, connection)?;
     let selected = selection(&tickets, &messages, options);
     let people: HashMap<String, Value> =
         read_as(store, connection, Person::KIND, Tombstones::Include)?
@@ -152,7 +153,6 @@ pub fn export(
         })
         .collect();
 
-    let scores = refresh(store, connection, &Scorer::default())?;
     let sentiments = scores.by_conversation();
 
     let mut written = 0;
@@ -208,11 +208,7 @@ fn sentiment(messages: &[&CustomerMessage]) -> Value {
     let each: Vec<Value> = messages
         .iter()
         .map(|m| {
-            let outcome = match m.sentiment {
-                Sentiment::Scored(_) => "scored",
-                Sentiment::NotEnglish => "not_english",
-                Sentiment::NoText => "no_text",
-            };
+            let outcome = m.sentiment.outcome_name();
             json!({
                 "key": m.key,
                 "at": m.at.map(|t| format_time(t).replace(' ', "T") + "Z"),

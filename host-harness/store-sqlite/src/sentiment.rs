@@ -33,15 +33,12 @@ pub(crate) fn scores(
     )?;
     rows.into_iter()
         .map(|(key, fingerprint, outcome, compound)| {
-            let sentiment = match (outcome.as_str(), compound) {
-                ("scored", Some(score)) => Sentiment::Scored(score),
-                ("not_english", None) => Sentiment::NotEnglish,
-                ("no_text", None) => Sentiment::NoText,
-                _ => return Err(StoreError::refused(
+            let Some(sentiment) = Sentiment::from_outcome(&outcome, compound) else {
+                return Err(StoreError::refused(
                     format!("message_sentiment holds `{outcome}` for message {key}"),
                     "delete the connection's rows of message_sentiment; they are computed again",
                 )
-                .into()),
+                .into());
             };
             Ok((
                 key,
@@ -74,11 +71,7 @@ pub(crate) fn update(
             )
             .map_err(host_error)?;
         for (key, stored) in changed {
-            let (outcome, compound) = match stored.sentiment {
-                Sentiment::Scored(score) => ("scored", Some(score)),
-                Sentiment::NotEnglish => ("not_english", None),
-                Sentiment::NoText => ("no_text", None),
-            };
+            let (outcome, compound) = (stored.sentiment.outcome_name(), stored.sentiment.score());
             upsert
                 .execute(params![
                     connection,

@@ -28,6 +28,27 @@ pub enum Sentiment {
 }
 
 impl Sentiment {
+    /// The outcome's stored and exported name: `scored`, `not_english` or
+    /// `no_text`.
+    pub fn outcome_name(self) -> &'static str {
+        match self {
+            Sentiment::Scored(_) => "scored",
+            Sentiment::NotEnglish => "not_english",
+            Sentiment::NoText => "no_text",
+        }
+    }
+
+    /// The outcome named `name` with its score (only `scored` has one);
+    /// `None` for a pair [`Sentiment::outcome_name`] never gives.
+    pub fn from_outcome(name: &str, score: Option<f64>) -> Option<Sentiment> {
+        match (name, score) {
+            ("scored", Some(score)) => Some(Sentiment::Scored(score)),
+            ("not_english", None) => Some(Sentiment::NotEnglish),
+            ("no_text", None) => Some(Sentiment::NoText),
+            _ => None,
+        }
+    }
+
     /// The score, if the message has one.
     pub fn score(self) -> Option<f64> {
         match self {
@@ -104,6 +125,21 @@ mod tests {
         score(body)
             .score()
             .unwrap_or_else(|| panic!("{body:?} has no score"))
+    }
+
+    #[test]
+    fn outcomes_keep_their_names_and_only_scores_carry_a_score() {
+        for sentiment in [
+            Sentiment::Scored(-0.25),
+            Sentiment::NotEnglish,
+            Sentiment::NoText,
+        ] {
+            let back = Sentiment::from_outcome(sentiment.outcome_name(), sentiment.score());
+            assert_eq!(back, Some(sentiment));
+        }
+        assert_eq!(Sentiment::from_outcome("scored", None), None);
+        assert_eq!(Sentiment::from_outcome("no_text", Some(0.1)), None);
+        assert_eq!(Sentiment::from_outcome("happy", None), None);
     }
 
     #[test]

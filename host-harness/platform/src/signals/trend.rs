@@ -150,21 +150,20 @@ pub fn customer_sentiment(
         .iter()
         .filter_map(|t| Some((t.key.as_str(), t.sentiment?)))
         .collect();
-    let mut drops: Vec<Drop> = conversations
+    let mut falling: Vec<_> = conversations
         .iter()
         .filter(|(_, s)| s.scored >= 2 && s.drop() > 0.0)
+        .collect();
+    falling.sort_by(|(a_key, a), (b_key, b)| b.drop().total_cmp(&a.drop()).then(a_key.cmp(b_key)));
+    let drops: Vec<Drop> = falling
+        .into_iter()
+        .take(DROPS)
         .map(|(key, s)| Drop {
             conversation: key.to_string(),
             first: s.first,
             last: s.last,
         })
         .collect();
-    drops.sort_by(|a, b| {
-        (b.first - b.last)
-            .total_cmp(&(a.first - a.last))
-            .then_with(|| a.conversation.cmp(&b.conversation))
-    });
-    drops.truncate(DROPS);
     CustomerSentiment {
         messages,
         not_english,
