@@ -119,6 +119,14 @@ struct TagIn<'a> {
 /// An account tag (`{name, count}`) becomes a `tag`.
 pub(super) fn map_tag(raw: &str) -> Result<NormalizedRecord, ConnectorError> {
     let input: TagIn<'_> = parse("tag", raw)?;
+    if input.name.is_empty() {
+        // The name is the key: a tag without one cannot be stored or
+        // matched to tickets.
+        return Err(ConnectorError::Protocol(
+            "Zendesk listed a tag without a name; resync the stream, and report it if it persists"
+                .into(),
+        ));
+    }
     let tag = Tag {
         name: input.name,
         count: input.count,

@@ -191,7 +191,7 @@ impl ConnectionFile {
                         ),
                     )
                 }),
-                SecretSource::File(path) => std::fs::read_to_string(path)
+                SecretSource::File(path) => read_secret(path)
                     .map(|v| v.trim().to_string())
                     .map_err(|e| {
                         ConnectorError::config(
@@ -217,6 +217,26 @@ impl ConnectionFile {
     }
 }
 
+/// Largest secret file read: a secret is a token or a key, and a path to
+/// something endless (`/dev/zero`) must not exhaust memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 1 << 20;
+
+/// A secret file's text, at most [`MAX_SECRET_FILE_BYTES`].
+fn read_secret(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it holds more than {MAX_SECRET_FILE_BYTES} bytes, too many for a secret"),
+        ));
+    }
+    Ok(text)
+}
+
 /// The name of the connection a connection file describes, without
 /// loading its connector or reading its secrets.
 pub fn connection_name(file: &Path) -> Result<String, ConnectorError> {
@@ -238,6 +258,9 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     }
     Ok(parsed)
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,9 @@ pub(crate) fn text_field(row: &Row, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -77,6 +77,9 @@ pub fn check_records(records: &[NormalizedRecord], limits: &Limits) -> Result<()
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -20,6 +20,26 @@ pub enum TemplateError {
     Malformed(String),
 }
 
+/// A template cut into its literal text and `{field}` placeholders. A
+/// field name holds neither brace: `{a{b}` is malformed, so that
+/// [`fill_template`] and [`template_fields`] always agree on the fields a
+/// template reads (the host checks those fields' values).
+fn pieces(template: &str) -> Result<Vec<(&str, Option<&str>)>, TemplateError> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let end = after
+            .find(['{', '}'])
+            .filter(|end| after[*end..].starts_with('}'))
+            .ok_or_else(|| TemplateError::Malformed(template.to_string()))?;
+        pieces.push((&rest[..start], Some(&after[..end])));
+        rest = &after[end + 1..];
+    }
+    pieces.push((rest, None));
+    Ok(pieces)
+}
+
 /// Replace every `{field}` in `template` with the config's value for that
 /// top-level field (strings as they are, numbers and booleans printed).
 /// `accept` vets every substituted value.
@@ -29,14 +49,11 @@ pub fn fill_template(
     accept: impl Fn(&str) -> bool,
 ) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| TemplateError::Malformed(template.to_string()))?;
-        let field = &after[..end];
+    for (text, field) in pieces(template)? {
+        out.push_str(text);
+        let Some(field) = field else {
+            continue;
+        };
         let value = match config.get(field) {
             Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
             Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
@@ -49,18 +66,18 @@ pub fn fill_template(
             });
         }
         out.push_str(&value);
-        rest = &after[end + 1..];
     }
-    out.push_str(rest);
     Ok(out)
 }
 
-/// The field names a template refers to, in order.
+/// The field names a template refers to, in order: exactly those
+/// [`fill_template`] reads (none when the template is malformed, which
+/// cannot be filled).
 pub fn template_fields(template: &str) -> Vec<&str> {
-    template
-        .split('{')
-        .skip(1)
-        .filter_map(|part| part.split_once('}').map(|(field, _)| field))
+    pieces(template)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(_, field)| field)
         .collect()
 }
 
@@ -99,5 +116,32 @@ mod tests {
             template_fields("{email}/token:{api_token}"),
             vec!["email", "api_token"]
         );
+    }
+
+    #[test]
+    fn fuzz_regression_a_field_cannot_hide_from_template_fields() {
+        // Found by `http_policy::fuzz::templates_read_only_their_fields`
+        // (shrunk to `{{}`): `{x{y}` was filled from the field `x{y` while
+        // `template_fields` named `y`, so the check that host fields come
+        // from the operator (`connection.rs`) never saw the field that a
+        // connector's normalized config could add to pick its own host.
+        let config = json!({"x{y": "evil.example", "y": "acme", "{": "x"});
+        let any = |_: &str| true;
+        for template in [
+            "{{}",
+            "https://{x{y}",
+            "https://{x{y}.zendesk.com",
+            "{a}{b{c}",
+        ] {
+            assert_eq!(
+                fill_template(template, &config, any),
+                Err(TemplateError::Malformed(template.into())),
+                "{template}"
+            );
+            assert!(template_fields(template).is_empty(), "{template}");
+        }
+        assert_eq!(template_fields("{a}}{b}"), vec!["a", "b"]);
+        let config = json!({"a": "1", "b": "2"});
+        assert_eq!(fill_template("{a}}{b}", &config, any).unwrap(), "1}2");
     }
 }

@@ -326,6 +326,9 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

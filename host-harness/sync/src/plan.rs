@@ -90,7 +90,9 @@ pub fn not_due(
         .filter_map(|s| {
             let every = options.refresh_every.get(&s.name)?;
             let last = last_synced_at(&s.name)?;
-            (now - last < every.as_secs() as i64).then(|| (s.name.clone(), last))
+            // Exact for any times and intervals (no wrap, no overflow).
+            let elapsed = i128::from(now) - i128::from(last);
+            (elapsed < i128::from(every.as_secs())).then(|| (s.name.clone(), last))
         })
         .collect()
 }
@@ -177,5 +179,26 @@ mod tests {
         assert!(not_due(&all, &options, |_| None, 5_000).is_empty());
         options.streams = vec!["users".into()];
         assert!(not_due(&all, &options, synced_at, 1_000 + 3_600).is_empty());
+    }
+
+    #[test]
+    fn fuzz_regression_an_interval_beyond_i64_seconds_is_not_every_sync() {
+        // Found by `connection_file::fuzz::connection_files_parse_or_say_why`
+        // (connector-host): `users = "18446744073709551615"` was cast to
+        // -1 seconds, so the stream was due on every sync; a last sync time
+        // far in the past overflowed `now - last`.
+        let all = vec![stream("users", &[])];
+        let mut options = SyncOptions::default();
+        options
+            .refresh_every
+            .insert("users".into(), Duration::from_secs(u64::MAX));
+        let skipped = not_due(&all, &options, |_| Some(999), 1_000);
+        assert_eq!(skipped, vec![("users".to_string(), 999)]);
+        let long_ago = not_due(&all, &options, |_| Some(i64::MIN + 1), i64::MAX);
+        assert_eq!(long_ago.len(), 1, "u64::MAX seconds have not passed");
+        options
+            .refresh_every
+            .insert("users".into(), Duration::from_secs(60));
+        assert!(not_due(&all, &options, |_| Some(i64::MIN), i64::MAX).is_empty());
     }
 }

@@ -78,3 +78,17 @@ async fn a_huge_cursor_or_key_is_refused_before_it_is_kept() {
     let mut feed = setup.feed().await;
     assert_eq!(sync_feed(&mut feed).await, (10, 1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_utf8_across_the_boundary_is_refused_while_another_connection_works() {
+    let setup = Setup::new(10).await;
+    let mut liar = setup
+        .hostile(FEED_HOST, json!({"attack": "invalid-utf8"}))
+        .await;
+    let err = liar.fetch_page(&request()).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Crashed(_)), "{err:?}");
+    // The trapped instance was replaced: the connection answers again.
+    assert_eq!(liar.discover().await.unwrap()[0].name, "loot");
+    let mut feed = setup.feed().await;
+    assert_eq!(sync_feed(&mut feed).await, (10, 1));
+}

@@ -218,6 +218,14 @@ fn attack(config: &Config, raw_config: &str) -> Result<Page, ConnectorError> {
             ..page(vec!["{}".into()])
         }),
         "huge-key" => Ok(page(vec!["{}".into()])),
+        "invalid-utf8" => {
+            // Bytes that are not UTF-8, passed off as a WIT `string`: the
+            // host must refuse them when it lifts the page. SAFETY: none,
+            // on purpose; the guest only hands the bytes over, never reads
+            // them as text.
+            let bytes = black_box(vec![b'{', 0xff, 0xfe, b'"', 0xc0, b'}']);
+            Ok(page(vec![unsafe { String::from_utf8_unchecked(bytes) }]))
+        }
         "huge-page" => {
             let record = format!("\"{}\"", "y".repeat((1 << 20) - 2));
             Ok(page(vec![record; config.size_mb]))
