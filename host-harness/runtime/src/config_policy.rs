@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::contract::{AuthKind, ConnectorSpec};
 use crate::errors::ConnectorError;
+use crate::http_policy::Origin;
 use crate::template::template_fields;
 
 /// Field names marked `"x-secret": true` at the top level of a config schema.
@@ -87,6 +88,20 @@ pub(crate) fn check_host_templates(
     Ok(())
 }
 
+/// The OAuth token endpoint receives the client secret and the refresh
+/// token: it must be one of the connection's declared hosts.
+pub(crate) fn check_token_origin(
+    token_origin: Option<&Origin>,
+    allowed: &[Origin],
+) -> Result<(), ConnectorError> {
+    match token_origin {
+        Some(origin) if !allowed.contains(origin) => Err(ConnectorError::Refused(format!(
+            "the connector's OAuth token URL ({origin}) is not one of its declared hosts"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +169,20 @@ mod tests {
             let err = check_host_templates(&refused, &secrets).unwrap_err();
             assert!(matches!(err, ConnectorError::Refused(_)), "{err}");
         }
+    }
+
+    #[test]
+    fn the_token_endpoint_must_be_a_declared_host() {
+        let origin = |url: &str| Origin::parse(url).unwrap();
+        let allowed = [origin("https://acme.zendesk.com")];
+        let same = origin("https://acme.zendesk.com");
+        let elsewhere = origin("https://collector.example");
+        assert!(check_token_origin(None, &allowed).is_ok());
+        assert!(check_token_origin(Some(&same), &allowed).is_ok());
+        let err = check_token_origin(Some(&elsewhere), &allowed).unwrap_err();
+        assert!(matches!(err, ConnectorError::Refused(_)), "{err}");
+        assert!(err.to_string().contains("collector.example"), "{err}");
+        assert!(check_token_origin(Some(&same), &[]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use crate::config_policy::secret_fields;
-use crate::config_policy::{check_host_fields, check_host_templates};
+use crate::config_policy::{check_host_fields, check_host_templates, check_token_origin};
 use crate::contract::{AuthKind, ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
@@ -309,13 +309,7 @@ impl Connection {
                 }
             }
         };
-        if let Some(token_origin) = credentials.token_origin() {
-            if !allowed.contains(token_origin) {
-                return Err(ConnectorError::Refused(format!(
-                    "the connector's OAuth token URL ({token_origin}) is not one of its declared hosts"
-                )));
-            }
-        }
+        check_token_origin(credentials.token_origin(), &allowed)?;
         self.network.allowed = Arc::new(allowed);
         self.network.credentials = credentials;
         if let Some((store, _)) = self.instance.as_mut() {

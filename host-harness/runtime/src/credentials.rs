@@ -412,7 +412,7 @@ impl OAuthSession {
             Err(TokenError::Send(err)) => return Err(err),
             Err(TokenError::Refused(why)) => {
                 let advice = if self.uses_refresh {
-                    "the refresh token was revoked, expired or already used; sign the connection in again with the authorization-code flow, or configure a new refresh token"
+                    "the refresh token was revoked, expired or already used; authorize the app again (the authorization-code sign-in), or configure a new refresh token"
                 } else {
                     "check the OAuth client id and secret, and that the client may use the client credentials grant"
                 };

@@ -4,30 +4,46 @@
 //! history split between two endpoints). Ctrl-C stops a sync cleanly, and
 //! the next one resumes. The real `connector-host` binary syncs the
 //! in-process Zendesk simulator; the database is compared with the
-//! simulator's ground truth.
+//! simulator's ground truth. `soak` holds the 100-kill soak, run by hand.
 
-use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::ops::Range;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
 
+mod soak;
+mod truth;
+
+use truth::{assert_clean, assert_matches_ground_truth, tally, Expect};
+
 const BIN: &str = env!("CARGO_BIN_EXE_connector-host");
+
+/// The compiled-component cache every run of these tests shares.
+fn cache_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
 
 /// `connector-host sync` of the simulated account, with `extra` arguments.
 fn sync_command(sim: &SimHandle, dir: &Path, token: &str, extra: &[&str]) -> Command {
+    host_command(sim, dir, token, "sync", extra)
+}
+
+/// `connector-host ACTION EXTRA --config acme.toml` against the simulator,
+/// on `dir`'s database, `token` in `ZD_TOKEN`.
+fn host_command(sim: &SimHandle, dir: &Path, token: &str, action: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--db")
         .arg(dir.join("kill.db"))
         .arg("--cache-dir")
-        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache"))
+        .arg(cache_dir())
         .arg("--resolve")
         .arg(format!("acme.zendesk.com:443:{}", sim.https_addr()))
         .arg("--ca-cert")
         .arg(sim.ca_cert_path())
-        .arg("sync")
+        .arg(action)
         .args(extra)
         .arg("--config")
         .arg(dir.join("acme.toml"))
@@ -35,17 +51,6 @@ fn sync_command(sim: &SimHandle, dir: &Path, token: &str, extra: &[&str]) -> Com
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
-}
-
-fn counts(db: &Path) -> BTreeMap<String, (i64, i64)> {
-    let db = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = db
-        .prepare("SELECT kind, SUM(deleted = 0), SUM(deleted = 1) FROM records GROUP BY kind")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 /// The ids of a kind's records, sorted; chat transcript messages (keyed
@@ -65,6 +70,10 @@ fn keys(db: &Path, kind: &str, deleted: bool) -> Vec<u64> {
 
 /// Pages committed so far.
 fn pages(db: &Path) -> i64 {
+    // Opening a missing file would create an empty database.
+    if !db.exists() {
+        return 0;
+    }
     let Ok(db) = rusqlite::Connection::open(db) else {
         return 0;
     };
@@ -74,66 +83,39 @@ fn pages(db: &Path) -> i64 {
     .unwrap_or(0)
 }
 
-/// Compare id lists, reporting only what differs.
-fn assert_same(what: &str, synced: Vec<u64>, expected: Vec<u64>) {
-    let synced: std::collections::BTreeSet<u64> = synced.into_iter().collect();
-    let expected: std::collections::BTreeSet<u64> = expected.into_iter().collect();
-    let missing: Vec<_> = expected.difference(&synced).take(20).collect();
-    let extra: Vec<_> = synced.difference(&expected).take(20).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: {} missing (first: {missing:?}), {} unexpected (first: {extra:?})",
-        expected.difference(&synced).count(),
-        synced.difference(&expected).count()
-    );
-}
-
-/// The database holds exactly the simulator's ground truth: tickets live
-/// and deleted, users, organizations and comments.
-fn assert_matches_ground_truth(db: &Path, sim: &SimHandle) {
-    let truth = sim.ground_truth("acme");
-    let all = |set: &std::collections::BTreeSet<u64>| set.iter().copied().collect::<Vec<_>>();
-    assert_same(
-        "live tickets",
-        keys(db, "conversation", false),
-        all(&truth.tickets.live()),
-    );
-    assert_same(
-        "deleted tickets",
-        keys(db, "conversation", true),
-        all(&truth.tickets.deleted),
-    );
-    assert_same("users", keys(db, "person", false), all(&truth.users.live()));
-    assert_same(
-        "organizations",
-        keys(db, "account", false),
-        all(&truth.organizations.live()),
-    );
-    let mut messages = keys(db, "message", false);
-    messages.extend(keys(db, "message", true));
-    assert_same(
-        "comments",
-        messages,
-        truth.comments.versions.keys().copied().collect(),
-    );
-    let counts = counts(db);
-    assert_eq!(
-        counts["conversation"],
-        (
-            truth.tickets.live().len() as i64,
-            truth.tickets.deleted.len() as i64
+/// Where the first import split the comment history (Unix seconds): older
+/// comments came per ticket, newer ones from the events export.
+fn comment_split(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT json_extract(CAST(value AS TEXT), '$.start') FROM kv WHERE key = 'comment-split'",
+            [],
+            |r| r.get(0),
         )
-    );
+        .unwrap()
 }
 
-/// SIGKILL `child` after `after` (no chance to clean up); whether it was
-/// still running then.
-fn kill_after(mut child: Child, after: Duration) -> bool {
+/// Comments that came from the per-ticket endpoint.
+fn per_ticket_comments(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM records WHERE stream = 'ticket_comments_backfill'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// SIGKILL `child` after `after` (no chance to clean up); `None` if it was
+/// still running then, else how it had ended on its own.
+fn kill_after(mut child: Child, after: Duration) -> Option<ExitStatus> {
     std::thread::sleep(after);
-    let running = matches!(child.try_wait(), Ok(None));
+    let ended = child.try_wait().ok().flatten();
     let _ = child.kill();
     let _ = child.wait();
-    running
+    ended
 }
 
 /// The connection file of the simulated account, its token from `ZD_TOKEN`.
@@ -148,25 +130,14 @@ fn write_connection_file(sim: &SimHandle, dir: &Path) {
     .unwrap();
 }
 
-/// Runs `rounds` syncs killed at random moments within `window_ms`
-/// (`between` runs before round 5), then one to the end; returns how many
-/// were killed while running after committing more pages.
-async fn kill_repeatedly(
-    sim: &SimHandle,
-    dir: &Path,
-    extra: &[&str],
-    window_ms: std::ops::Range<u64>,
-    between: impl Fn(),
-) -> usize {
-    let token = sim.admin_credentials("acme").api_token;
-    let db = dir.join("kill.db");
-    // Compile the component into the cache first: a kill during the
-    // compilation (slow on a loaded machine) would never reach a page.
+/// Compile the component into the cache: a kill during the compilation
+/// (slow on a loaded machine) would never reach a page.
+fn warm_component_cache(dir: &Path) {
     let warm = Command::new(BIN)
         .arg("--db")
         .arg(dir.join("warm.db"))
         .arg("--cache-dir")
-        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache"))
+        .arg(cache_dir())
         .arg("spec")
         .output()
         .unwrap();
@@ -175,35 +146,127 @@ async fn kill_repeatedly(
         "{}",
         String::from_utf8_lossy(&warm.stderr)
     );
-    let seed = fastrand::u64(..);
-    eprintln!("kill schedule seed: {seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut interrupted_mid_way = 0;
-    let mut pages_before = 0;
-    for round in 0..10 {
-        if round == 5 {
-            between();
-        }
-        let child = sync_command(sim, dir, &token, extra).spawn().unwrap();
+}
+
+/// What the kills of [`kill_rounds`] hit.
+#[derive(Debug, Default)]
+struct Kills {
+    /// Syncs started, each killed.
+    rounds: usize,
+    /// Syncs still running when killed.
+    mid_sync: usize,
+    /// Of those, the ones that had committed more pages.
+    progressed: usize,
+    /// Syncs that had ended on their own before their kill.
+    after_end: usize,
+    /// Syncs that ended on their own with an error: round, status and the
+    /// end of their standard error.
+    failures: Vec<String>,
+}
+
+/// The last lines of a log file.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs `rounds` syncs, each killed at a random moment within `window_ms`
+/// drawn from `rng`; `before(round)` runs before each one starts.
+async fn kill_rounds(
+    sim: &SimHandle,
+    dir: &Path,
+    extra: &[&str],
+    rounds: usize,
+    window_ms: Range<u64>,
+    rng: &mut fastrand::Rng,
+    mut before: impl FnMut(usize),
+) -> Kills {
+    let token = sim.admin_credentials("acme").api_token;
+    let db = dir.join("kill.db");
+    let log = dir.join("sync.log");
+    let mut kills = Kills {
+        rounds,
+        ..Kills::default()
+    };
+    let mut pages_before = pages(&db);
+    for round in 0..rounds {
+        before(round);
+        // Standard error to a file: a full pipe would stall the sync.
+        let child = sync_command(sim, dir, &token, extra)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
         let after = Duration::from_millis(rng.u64(window_ms.clone()));
-        let killed = tokio::task::spawn_blocking(move || kill_after(child, after))
+        let ended = tokio::task::spawn_blocking(move || kill_after(child, after))
             .await
             .unwrap();
         let pages = pages(&db);
-        eprintln!("round {round}: killed after {after:?} while running: {killed}, pages {pages}");
-        if killed && pages > pages_before {
-            interrupted_mid_way += 1;
+        match ended {
+            None => {
+                kills.mid_sync += 1;
+                kills.progressed += usize::from(pages > pages_before);
+            }
+            Some(status) => {
+                kills.after_end += 1;
+                if !status.success() {
+                    kills
+                        .failures
+                        .push(format!("round {round}: {status}:\n{}", tail(&log, 20)));
+                }
+            }
         }
+        eprintln!(
+            "round {round}: killed after {after:?} while running: {}, pages {pages}",
+            ended.is_none()
+        );
         pages_before = pages;
     }
-    eprintln!("{interrupted_mid_way} of 10 syncs were killed after committing some pages but before the end");
-    let finish = sync_command(sim, dir, &token, extra).output().unwrap();
-    assert!(
-        finish.status.success(),
-        "the final sync failed: {}",
-        String::from_utf8_lossy(&finish.stderr)
+    kills
+}
+
+/// `connector-host ACTION` to its end; its standard error if it fails.
+fn run_to_end(sim: &SimHandle, dir: &Path, action: &str, extra: &[&str]) -> Result<(), String> {
+    let token = sim.admin_credentials("acme").api_token;
+    let out = host_command(sim, dir, &token, action, extra)
+        .output()
+        .unwrap();
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "{action} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Runs 10 syncs killed at random moments within `window_ms` (`between`
+/// runs before round 5), then one to the end; returns how many were
+/// killed while running after committing more pages.
+async fn kill_repeatedly(
+    sim: &SimHandle,
+    dir: &Path,
+    extra: &[&str],
+    window_ms: Range<u64>,
+    between: impl Fn(),
+) -> usize {
+    warm_component_cache(dir);
+    let seed = fastrand::u64(..);
+    eprintln!("kill schedule seed: {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let kills = kill_rounds(sim, dir, extra, 10, window_ms, &mut rng, |round| {
+        if round == 5 {
+            between();
+        }
+    })
+    .await;
+    eprintln!(
+        "{} of 10 syncs were killed after committing some pages but before the end",
+        kills.progressed
     );
-    interrupted_mid_way
+    run_to_end(sim, dir, "sync", extra).unwrap_or_else(|e| panic!("the final sync: {e}"));
+    kills.progressed
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,46 +341,12 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
         "the kills did not land mid-sync; make the dataset larger"
     );
 
-    let truth = sim.ground_truth("acme");
-    let live = truth.tickets.live();
-    assert_same(
-        "live tickets",
-        keys(&db, "conversation", false),
-        live.iter().copied().collect(),
-    );
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let split: i64 = connection
-        .query_row(
-            "SELECT json_extract(CAST(value AS TEXT), '$.start') FROM kv WHERE key = 'comment-split'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let per_ticket: i64 = connection
-        .query_row(
-            "SELECT COUNT(*) FROM records WHERE stream = 'ticket_comments_backfill'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
     assert!(
-        per_ticket > 0,
+        per_ticket_comments(&db) > 0,
         "the history was not split: nothing came per ticket"
     );
-    assert_same(
-        "comments",
-        keys(&db, "message", false),
-        truth.comments_with_split_at(split).into_iter().collect(),
-    );
-    let twice: i64 = connection
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT key FROM records WHERE kind = 'message'
-             GROUP BY key HAVING COUNT(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(twice, 0, "comments written by both comment streams");
+    let truth = sim.ground_truth("acme");
+    assert_clean(&tally(&db, &truth, Expect::SplitAt(comment_split(&db))));
     sim.shutdown().await;
 }
 

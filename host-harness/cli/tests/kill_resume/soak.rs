@@ -1,0 +1,538 @@
+//! The 100-kill soak, run by hand rather than in CI:
+//!
+//! ```text
+//! cargo test -p connector-host --test kill_resume -- --ignored soak --nocapture
+//! ```
+//!
+//! `kill -9` at random moments in four phases, a quarter of the kills
+//! each: the first import of a medium account; a first import under
+//! Enterprise budgets, time scaled so that the comment history splits
+//! between the events export and the per-ticket endpoint; incremental
+//! syncs, with tickets created, updated, commented, touched and deleted
+//! and users and organizations changed before every kill; an OAuth
+//! connection whose refresh token rotates on every refresh, its access
+//! tokens good for about a second, so that rotations happen throughout.
+//! After each phase one sync runs to the end; then nothing may be lost,
+//! duplicated, unknown to the simulator or stale, no sync may have failed
+//! on its own, and the OAuth connection must still authenticate with the
+//! refresh token it stored. A summary table ends the run.
+//!
+//! `SOAK_KILLS` sets the total (default 100, split evenly), `SOAK_SEED`
+//! replays a kill schedule (the seed is printed first), `SOAK_PHASES`
+//! picks phases by name (`first-import,rate-limited,incremental,oauth`).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
+
+use super::truth::{assert_clean, tally, Expect, KindTally};
+use super::{
+    comment_split, kill_rounds, per_ticket_comments, run_to_end, warm_component_cache,
+    write_connection_file, Kills, BIN,
+};
+
+/// What one phase did and found.
+struct Outcome {
+    kills: Kills,
+    tallies: Vec<KindTally>,
+    /// Token endpoint calls during the kills and in all.
+    rotations: Option<(u64, u64)>,
+    /// What went wrong besides the records: failed syncs, a lost token.
+    problems: Vec<String>,
+}
+
+/// One row of the summary.
+struct Row {
+    phase: &'static str,
+    outcome: Outcome,
+    wall: Duration,
+}
+
+const PHASES: [&str; 4] = ["first-import", "rate-limited", "incremental", "oauth"];
+
+fn env_number(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a soak of several minutes, run by hand; see the module's documentation"]
+async fn soak_100_kills() {
+    let total = env_number("SOAK_KILLS").unwrap_or(100) as usize;
+    let seed = env_number("SOAK_SEED").unwrap_or_else(|| fastrand::u64(..));
+    let chosen = std::env::var("SOAK_PHASES").unwrap_or_else(|_| PHASES.join(","));
+    for name in chosen.split(',') {
+        assert!(PHASES.contains(&name), "unknown phase {name:?}: {PHASES:?}");
+    }
+    eprintln!("soak seed: {seed} (replay with SOAK_SEED={seed} SOAK_KILLS={total})");
+    let binary = std::fs::metadata(BIN).and_then(|m| m.modified()).ok();
+    let warm = tempfile::tempdir().unwrap();
+    warm_component_cache(warm.path());
+
+    let mut rows = Vec::new();
+    for (index, phase) in PHASES.into_iter().enumerate() {
+        if !chosen.split(',').any(|name| name == phase) {
+            continue;
+        }
+        // A quarter of the kills each; each phase its own schedule, so
+        // that one phase replays alone.
+        let rounds = total / 4 + usize::from(index < total % 4);
+        let mut rng = fastrand::Rng::with_seed(seed.wrapping_add(index as u64));
+        eprintln!("== {phase}: {rounds} kills");
+        let started = Instant::now();
+        let outcome = match phase {
+            "first-import" => first_import(rounds, &mut rng).await,
+            "rate-limited" => rate_limited_import(rounds, &mut rng).await,
+            "incremental" => incremental(rounds, &mut rng).await,
+            _ => oauth_rotation(rounds, &mut rng).await,
+        };
+        let wall = started.elapsed();
+        for t in &outcome.tallies {
+            eprintln!(
+                "{phase}: {} {} of {} expected; lost {}, duplicated {}, unexpected {}, stale {}",
+                t.kind,
+                t.synced,
+                t.expected,
+                t.lost.len(),
+                t.duplicated.len(),
+                t.unexpected.len(),
+                t.stale.len()
+            );
+        }
+        rows.push(Row {
+            phase,
+            outcome,
+            wall,
+        });
+        let last = &rows[rows.len() - 1].outcome;
+        if !last.tallies.iter().all(KindTally::is_clean) || !last.problems.is_empty() {
+            print_summary(&rows, seed);
+            eprintln!("soak seed: {seed}: replay with SOAK_SEED={seed} SOAK_PHASES={phase}");
+            assert!(last.problems.is_empty(), "{}", last.problems.join("\n"));
+            assert_clean(&last.tallies);
+        }
+    }
+    print_summary(&rows, seed);
+    let rebuilt = std::fs::metadata(BIN).and_then(|m| m.modified()).ok() != binary;
+    if rebuilt {
+        eprintln!("note: {BIN} was rebuilt during the soak");
+    }
+}
+
+fn print_summary(rows: &[Row], seed: u64) {
+    let sum = |f: &dyn Fn(&KindTally) -> usize, row: &Row| -> usize {
+        row.outcome.tallies.iter().map(f).sum()
+    };
+    eprintln!("\nsoak summary (seed {seed})");
+    eprintln!(
+        "{:<13} {:>5} {:>8} {:>11} {:>9} {:>8} {:>5} {:>5} {:>5} {:>5} {:>13} {:>8}",
+        "phase",
+        "kills",
+        "mid-sync",
+        "(committed)",
+        "after-end",
+        "records",
+        "lost",
+        "dup",
+        "extra",
+        "stale",
+        "rotations",
+        "wall"
+    );
+    let mut totals = [0usize; 9];
+    let mut rotations = None;
+    let mut wall = Duration::ZERO;
+    for row in rows {
+        let kills = &row.outcome.kills;
+        let figures = [
+            kills.rounds,
+            kills.mid_sync,
+            kills.progressed,
+            kills.after_end,
+            sum(&|t| t.synced, row),
+            sum(&|t| t.lost.len(), row),
+            sum(&|t| t.duplicated.len(), row),
+            sum(&|t| t.unexpected.len(), row),
+            sum(&|t| t.stale.len(), row),
+        ];
+        for (total, figure) in totals.iter_mut().zip(figures) {
+            *total += figure;
+        }
+        let turns = match row.outcome.rotations {
+            Some((during, all)) => {
+                let (d, a) = rotations.unwrap_or((0, 0));
+                rotations = Some((d + during, a + all));
+                format!("{during} ({all})")
+            }
+            None => "-".into(),
+        };
+        wall += row.wall;
+        print_row(row.phase, &figures, &turns, row.wall);
+    }
+    let turns = rotations.map_or("-".into(), |(during, all)| format!("{during} ({all})"));
+    print_row("total", &totals, &turns, wall);
+    eprintln!(
+        "mid-sync: killed while running ((committed): after committing more pages); \
+         rotations: refreshes during the kills (in all)"
+    );
+}
+
+fn print_row(phase: &str, f: &[usize; 9], rotations: &str, wall: Duration) {
+    eprintln!(
+        "{phase:<13} {:>5} {:>8} {:>11} {:>9} {:>8} {:>5} {:>5} {:>5} {:>5} {rotations:>13} {:>7.1}s",
+        f[0],
+        f[1],
+        f[2],
+        f[3],
+        f[4],
+        f[5],
+        f[6],
+        f[7],
+        f[8],
+        wall.as_secs_f64()
+    );
+}
+
+/// The simulated account, its folder and its API token connection file.
+async fn account(config: SimConfig) -> (SimHandle, tempfile::TempDir) {
+    let sim = Simulator::start_settled(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_connection_file(&sim, dir.path());
+    (sim, dir)
+}
+
+/// The kills' failures, then the final sync's, if any.
+fn problems(kills: &Kills, last: Result<(), String>) -> Vec<String> {
+    let mut problems = kills.failures.clone();
+    problems.extend(last.err());
+    problems
+}
+
+/// (1) The first import of a medium account, in small pages.
+async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+    let (sim, dir) = account(SimConfig {
+        tickets: 10_000,
+        users: 800,
+        organizations: 40,
+        history_days: 60,
+        ..SimConfig::default()
+    })
+    .await;
+    let extra = ["--page-size", "50"];
+    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 150..1200, rng, |_| {}).await;
+    let last = run_to_end(&sim, dir.path(), "sync", &extra);
+    let truth = sim.ground_truth("acme");
+    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    sim.shutdown().await;
+    Outcome {
+        problems: problems(&kills, last),
+        kills,
+        tallies,
+        rotations: None,
+    }
+}
+
+/// (2) A first import under Enterprise budgets, a simulated minute a
+/// second: the comment history splits between the events export and the
+/// per-ticket endpoint, and kills land in the split's probe and the
+/// per-ticket queue.
+async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+    let (sim, dir) = account(SimConfig {
+        tickets: 6000,
+        users: 400,
+        organizations: 40,
+        history_days: 60,
+        rate_limits: RateLimits::plan("enterprise"),
+        time_scale: 60.0,
+        ..SimConfig::default()
+    })
+    .await;
+    let db = dir.path().join("kill.db");
+    let kills = kill_rounds(&sim, dir.path(), &[], rounds, 200..1500, rng, |_| {}).await;
+    let mut problems = problems(&kills, run_to_end(&sim, dir.path(), "sync", &[]));
+    if per_ticket_comments(&db) == 0 {
+        problems.push("the history was not split: nothing came per ticket".into());
+    }
+    let truth = sim.ground_truth("acme");
+    let tallies = tally(&db, &truth, Expect::SplitAt(comment_split(&db)));
+    sim.shutdown().await;
+    Outcome {
+        kills,
+        tallies,
+        rotations: None,
+        problems,
+    }
+}
+
+/// Changes to the account between two kills: tickets created, updated,
+/// commented, touched and deleted; users created, edited and deleted;
+/// organizations edited. Returns how many mutations were refused.
+fn mutate(sim: &SimHandle, rng: &mut fastrand::Rng, created_users: &mut Vec<u64>) -> usize {
+    let truth = sim.ground_truth("acme");
+    let live: Vec<u64> = truth.tickets.live().into_iter().collect();
+    let users: Vec<u64> = truth.users.live().into_iter().collect();
+    let orgs: Vec<u64> = truth.organizations.live().into_iter().collect();
+    let mut changes = vec![Mutation::CreateTickets {
+        count: rng.usize(10..=60),
+    }];
+    for _ in 0..rng.usize(5..=20) {
+        changes.push(Mutation::SetStatus {
+            ticket_id: live[rng.usize(..live.len())],
+            status: ["open", "pending", "hold", "solved"][rng.usize(..4)].into(),
+        });
+        changes.push(Mutation::AddComment {
+            ticket_id: live[rng.usize(..live.len())],
+            public: rng.bool(),
+        });
+    }
+    changes.push(Mutation::TouchTickets {
+        ticket_ids: (0..rng.usize(1..=5))
+            .map(|_| live[rng.usize(..live.len())])
+            .collect(),
+    });
+    let deleted: BTreeSet<u64> = (0..rng.usize(1..=3))
+        .map(|_| live[rng.usize(..live.len())])
+        .collect();
+    changes.push(Mutation::DeleteTickets {
+        ticket_ids: deleted.into_iter().collect(),
+    });
+    changes.push(Mutation::UpdateUser {
+        user_id: users[rng.usize(..users.len())],
+    });
+    changes.push(Mutation::UpdateOrganization {
+        organization_id: orgs[rng.usize(..orgs.len())],
+    });
+    // Only users made here are deleted: never the admin the sync signs in as.
+    if !created_users.is_empty() && rng.bool() {
+        let user_id = created_users.swap_remove(rng.usize(..created_users.len()));
+        changes.push(Mutation::DeleteUser { user_id });
+    }
+    let refused = changes
+        .into_iter()
+        .filter(|change| sim.mutate("acme", change.clone()).is_err())
+        .count();
+    let count = rng.usize(1..=4);
+    created_users.extend(sim.mutate("acme", Mutation::CreateUsers { count }).unwrap());
+    refused
+}
+
+/// Simulated seconds between two syncs of the incremental phase: changes
+/// reach the exports once older than a minute.
+const STEP_SECS: std::ops::RangeInclusive<u64> = 61..=75;
+
+/// (3) Incremental syncs after a clean first import, the account changed
+/// and its clock moved on past the exports' one-minute exclusion before
+/// every kill.
+async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // The clock starts far enough behind this machine's to stay behind the
+    // syncs' cap (a minute before the host's clock) through every step.
+    let behind = (rounds as u64 + 2) * STEP_SECS.end() + 600;
+    let (sim, dir) = account(SimConfig {
+        tickets: 2000,
+        users: 300,
+        organizations: 30,
+        history_days: 60,
+        epoch: Some(now - behind as i64),
+        ..SimConfig::default()
+    })
+    .await;
+    // People and organizations are read on every sync, not daily.
+    let file = dir.path().join("acme.toml");
+    let every_sync = "[refresh]\nusers = \"every-sync\"\norganizations = \"every-sync\"\n";
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + every_sync).unwrap();
+    let extra = ["--page-size", "10"];
+    let mut problems = Vec::new();
+    problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+    let mut changes = fastrand::Rng::with_seed(rng.u64(..));
+    let mut created_users = Vec::new();
+    let mut refused = 0;
+    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 20..300, rng, |_| {
+        refused += mutate(&sim, &mut changes, &mut created_users);
+        sim.advance_time(changes.u64(STEP_SECS));
+    })
+    .await;
+    eprintln!("incremental: {refused} mutations refused by the simulator");
+    problems.extend(kills.failures.iter().cloned());
+    sim.advance_time(*STEP_SECS.end());
+    problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+    let truth = sim.ground_truth("acme");
+    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    sim.shutdown().await;
+    Outcome {
+        kills,
+        tallies,
+        rotations: None,
+        problems,
+    }
+}
+
+/// Calls of the simulator's token endpoint: one per rotation.
+fn token_calls(sim: &SimHandle) -> u64 {
+    sim.request_counts()
+        .get("oauth_tokens")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The connection file of the account's OAuth client, its secret and
+/// first refresh token in files beside it.
+fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
+    let client = sim.oauth_client("acme");
+    let secret = |name: &str, value: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, value).unwrap();
+        path.display().to_string()
+    };
+    std::fs::write(
+        dir.join("acme.toml"),
+        format!(
+            "plugin = \"zendesk\"\nauth = \"oauth_refresh_token\"\n[config]\n\
+             subdomain = \"acme\"\noauth_client_id = \"{}\"\n[secrets]\n\
+             oauth_client_secret = {{ file = {:?} }}\n\
+             oauth_refresh_token = {{ file = {:?} }}\n",
+            client.client_id,
+            secret("client_secret", &client.client_secret),
+            secret("refresh_token", &client.refresh_token),
+        ),
+    )
+    .unwrap();
+}
+
+/// (4) An OAuth connection whose refresh token rotates on every refresh,
+/// its access tokens good for 61 seconds (the host refreshes a minute
+/// early, so about a second of use): a first import killed at random
+/// moments, changes half-way (the clock moved on two minutes, which voids
+/// the access token in use), then the connection must still authenticate
+/// with the refresh token it stored last.
+async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+    let (sim, dir) = account(SimConfig {
+        tickets: 3000,
+        users: 300,
+        organizations: 30,
+        history_days: 60,
+        access_token_ttl_secs: 61,
+        ..SimConfig::default()
+    })
+    .await;
+    write_oauth_connection_file(&sim, dir.path());
+    let extra = ["--page-size", "50"];
+    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 50..1500, rng, |round| {
+        if round == rounds / 2 {
+            sim.mutate("acme", Mutation::CreateTickets { count: 30 })
+                .unwrap();
+            sim.mutate(
+                "acme",
+                Mutation::AddComment {
+                    ticket_id: 7,
+                    public: true,
+                },
+            )
+            .unwrap();
+            // Past the exports' exclusion; the access token in use expires
+            // at the simulator, so the next request is refused (401) first.
+            sim.advance_time(120);
+        }
+    })
+    .await;
+    let during = token_calls(&sim);
+    let mut problems = problems(&kills, run_to_end(&sim, dir.path(), "sync", &extra));
+    if during == 0 {
+        problems.push("no refresh token rotated during the kills".into());
+    }
+    problems.extend(still_authenticates(&sim, dir.path()).err());
+    let truth = sim.ground_truth("acme");
+    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    let rotations = Some((during, token_calls(&sim)));
+    sim.shutdown().await;
+    Outcome {
+        kills,
+        tallies,
+        rotations,
+        problems,
+    }
+}
+
+/// The token was never lost: with the last access token expired at the
+/// simulator, `check` must refresh with the stored refresh token.
+fn still_authenticates(sim: &SimHandle, dir: &Path) -> Result<(), String> {
+    let before = token_calls(sim);
+    sim.advance_time(62);
+    run_to_end(sim, dir, "check", &[])?;
+    match token_calls(sim) > before {
+        true => Ok(()),
+        false => {
+            Err("check passed without refreshing: the stored refresh token went untried".into())
+        }
+    }
+}
+
+/// The one window no client can close, measured: Zendesk deletes the old
+/// refresh token as it issues the new one, so a `kill -9` after the token
+/// endpoint rotated and before the host committed the new token loses the
+/// chain (the connection must be signed in again). Kills the sync
+/// `ROTATION_KILL_DELAY_MS` (default 0) after each token endpoint call, six
+/// times, and prints whether the stored token still works each time:
+///
+/// ```text
+/// ROTATION_KILL_DELAY_MS=2 cargo test -p connector-host --test kill_resume -- --ignored rotation_window --nocapture
+/// ```
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement run by hand; see its documentation"]
+async fn rotation_window() {
+    let delay_ms = env_number("ROTATION_KILL_DELAY_MS").unwrap_or(0);
+    let (sim, dir) = account(SimConfig {
+        tickets: 3000,
+        users: 300,
+        organizations: 30,
+        history_days: 60,
+        access_token_ttl_secs: 61,
+        ..SimConfig::default()
+    })
+    .await;
+    write_oauth_connection_file(&sim, dir.path());
+    let token = sim.admin_credentials("acme").api_token;
+    let (mut kept, mut lost) = (0, 0);
+    for attempt in 0..6 {
+        let before = token_calls(&sim);
+        let mut child = super::sync_command(&sim, dir.path(), &token, &["--page-size", "50"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Polling, not synchronisation: the kill must land just after the
+        // simulator has answered a token request.
+        while token_calls(&sim) == before {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let next = run_to_end(&sim, dir.path(), "check", &[]);
+        eprintln!(
+            "attempt {attempt}: killed {delay_ms} ms after a token call: the stored token {}",
+            if next.is_ok() { "works" } else { "was lost" }
+        );
+        match next {
+            Ok(()) => kept += 1,
+            Err(_) => {
+                lost += 1;
+                // A fresh chain: a new refresh token and a new database.
+                write_oauth_connection_file(&sim, dir.path());
+                std::fs::remove_file(dir.path().join("kill.db")).unwrap();
+            }
+        }
+        // The next refresh is due once the access token has expired.
+        sim.advance_time(62);
+    }
+    eprintln!("rotation window at {delay_ms} ms: kept {kept}, lost {lost}");
+    sim.shutdown().await;
+}

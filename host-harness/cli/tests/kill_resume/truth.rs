@@ -1,0 +1,185 @@
+//! The database against the simulator's ground truth, kind by kind: the
+//! objects missing, stored twice, stored but unknown to the simulator, and
+//! stored in an old version or with the wrong deleted flag.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use zendesk_sim::{GroundTruth, KindTruth, SimHandle, Version};
+
+/// The ids of one kind of record against the ground truth.
+#[derive(Debug)]
+pub(crate) struct KindTally {
+    /// The record kind: `conversation`, `message`, `person` or `account`.
+    pub(crate) kind: &'static str,
+    /// Objects the ground truth expects.
+    pub(crate) expected: usize,
+    /// Distinct objects in the database.
+    pub(crate) synced: usize,
+    /// Expected, not stored.
+    pub(crate) lost: Vec<u64>,
+    /// Stored more than once (by two streams).
+    pub(crate) duplicated: Vec<u64>,
+    /// Stored, unknown to the ground truth.
+    pub(crate) unexpected: Vec<u64>,
+    /// Stored in an older version, or live where deleted (or the reverse).
+    pub(crate) stale: Vec<u64>,
+}
+
+impl KindTally {
+    /// Nothing lost, duplicated, unexpected or stale.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.lost.is_empty()
+            && self.duplicated.is_empty()
+            && self.unexpected.is_empty()
+            && self.stale.is_empty()
+    }
+}
+
+/// Each kind's records, by object id: (key, deleted, version in Unix
+/// seconds). Chat transcript messages are keyed `comment-line`.
+fn stored(
+    db: &rusqlite::Connection,
+    kind: &str,
+) -> BTreeMap<u64, Vec<(String, bool, Option<i64>)>> {
+    let mut stmt = db
+        .prepare(
+            "SELECT key, deleted, CAST(strftime('%s', version) AS INTEGER)
+             FROM records WHERE kind = ?1",
+        )
+        .unwrap();
+    let mut by_id: BTreeMap<u64, Vec<_>> = BTreeMap::new();
+    let rows = stmt
+        .query_map([kind], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    for row in rows {
+        let (key, deleted, version) = row.unwrap();
+        let id = key.split('-').next().unwrap().parse().unwrap();
+        by_id.entry(id).or_default().push((key, deleted, version));
+    }
+    by_id
+}
+
+/// `kind` against `expected`, which may also hold any of `known`;
+/// `current(id, deleted, version)` says whether a stored copy is the
+/// object's current one.
+fn compare(
+    db: &rusqlite::Connection,
+    kind: &'static str,
+    expected: &BTreeSet<u64>,
+    known: &BTreeSet<u64>,
+    current: impl Fn(u64, bool, Option<i64>) -> bool,
+) -> KindTally {
+    let stored = stored(db, kind);
+    let ids: BTreeSet<u64> = stored.keys().copied().collect();
+    let duplicated = stored
+        .iter()
+        .filter(|(_, rows)| {
+            let keys: BTreeSet<&String> = rows.iter().map(|(key, _, _)| key).collect();
+            keys.len() < rows.len()
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let stale = stored
+        .iter()
+        .filter(|(id, rows)| {
+            known.contains(id)
+                && !rows
+                    .iter()
+                    .all(|(_, deleted, version)| current(**id, *deleted, *version))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    KindTally {
+        kind,
+        expected: expected.len(),
+        synced: ids.len(),
+        lost: expected.difference(&ids).copied().collect(),
+        duplicated,
+        unexpected: ids.difference(known).copied().collect(),
+        stale,
+    }
+}
+
+/// Tickets, users or organizations: every one the exports return (the
+/// live ones only without `tombstones`), each in its current version
+/// (`version` of the ground truth) and deleted flag.
+fn objects(
+    db: &rusqlite::Connection,
+    kind: &'static str,
+    truth: &KindTruth,
+    tombstones: bool,
+    version: fn(&Version) -> i64,
+) -> KindTally {
+    let known = truth.versions.keys().copied().collect();
+    let expected = match tombstones {
+        true => truth.versions.keys().copied().collect(),
+        false => truth.live(),
+    };
+    compare(db, kind, &expected, &known, |id, deleted, stored| {
+        deleted == truth.deleted.contains(&id) && stored == Some(version(&truth.versions[&id]))
+    })
+}
+
+/// What a complete sync delivers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Expect {
+    /// Every ticket, tombstones included, and every comment.
+    Everything,
+    /// After a first import whose comment history split at this time
+    /// (under rate limits): the comments of
+    /// [`GroundTruth::comments_with_split_at`], and no tombstones of the
+    /// tickets deleted before it (the search export it reads has none).
+    SplitAt(i64),
+}
+
+/// The database at `db` against `truth`, kind by kind.
+pub(crate) fn tally(db: &Path, truth: &GroundTruth, expect: Expect) -> Vec<KindTally> {
+    let db = rusqlite::Connection::open(db).unwrap();
+    let (comments, tombstones) = match expect {
+        Expect::Everything => (truth.comments.versions.keys().copied().collect(), true),
+        Expect::SplitAt(split) => (truth.comments_with_split_at(split), false),
+    };
+    vec![
+        objects(&db, "conversation", &truth.tickets, tombstones, |v| {
+            v.generated_timestamp
+        }),
+        // Comments never change: any stored copy is current.
+        compare(&db, "message", &comments, &comments, |_, _, _| true),
+        objects(&db, "person", &truth.users, true, |v| v.updated_at),
+        objects(&db, "account", &truth.organizations, true, |v| v.updated_at),
+    ]
+}
+
+/// Panics, naming the first ids of each kind that differs, unless every
+/// kind matches.
+pub(crate) fn assert_clean(tallies: &[KindTally]) {
+    let first = |ids: &[u64]| ids.iter().take(20).copied().collect::<Vec<_>>();
+    let differences: Vec<String> = tallies
+        .iter()
+        .filter(|t| !t.is_clean())
+        .map(|t| {
+            format!(
+                "{}: {} lost (first: {:?}), {} duplicated ({:?}), {} unexpected ({:?}), {} stale ({:?})",
+                t.kind,
+                t.lost.len(),
+                first(&t.lost),
+                t.duplicated.len(),
+                first(&t.duplicated),
+                t.unexpected.len(),
+                first(&t.unexpected),
+                t.stale.len(),
+                first(&t.stale),
+            )
+        })
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// The database holds exactly the simulator's ground truth: tickets live
+/// and deleted, users, organizations and every comment.
+pub(crate) fn assert_matches_ground_truth(db: &Path, sim: &SimHandle) {
+    assert_clean(&tally(db, &sim.ground_truth("acme"), Expect::Everything));
+}
