@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
 
+mod rotation;
 mod soak;
 mod truth;
 
@@ -151,7 +152,7 @@ fn warm_component_cache(dir: &Path) {
 /// What the kills of [`kill_rounds`] hit.
 #[derive(Debug, Default)]
 struct Kills {
-    /// Syncs started, each killed.
+    /// Syncs started, each killed (or ended before its kill).
     rounds: usize,
     /// Syncs still running when killed.
     mid_sync: usize,
@@ -164,6 +165,17 @@ struct Kills {
     failures: Vec<String>,
 }
 
+impl Kills {
+    /// Counts `more` in.
+    fn add(&mut self, more: Kills) {
+        self.rounds += more.rounds;
+        self.mid_sync += more.mid_sync;
+        self.progressed += more.progressed;
+        self.after_end += more.after_end;
+        self.failures.extend(more.failures);
+    }
+}
+
 /// The last lines of a log file.
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -172,7 +184,9 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 /// Runs `rounds` syncs, each killed at a random moment within `window_ms`
-/// drawn from `rng`; `before(round)` runs before each one starts.
+/// drawn from `rng`; `before(round)` runs before each one starts. With
+/// `until_done`, stops early after a sync that ended before its kill.
+#[allow(clippy::too_many_arguments)]
 async fn kill_rounds(
     sim: &SimHandle,
     dir: &Path,
@@ -180,18 +194,17 @@ async fn kill_rounds(
     rounds: usize,
     window_ms: Range<u64>,
     rng: &mut fastrand::Rng,
+    until_done: bool,
     mut before: impl FnMut(usize),
 ) -> Kills {
     let token = sim.admin_credentials("acme").api_token;
     let db = dir.join("kill.db");
     let log = dir.join("sync.log");
-    let mut kills = Kills {
-        rounds,
-        ..Kills::default()
-    };
+    let mut kills = Kills::default();
     let mut pages_before = pages(&db);
     for round in 0..rounds {
         before(round);
+        kills.rounds += 1;
         // Standard error to a file: a full pipe would stall the sync.
         let child = sync_command(sim, dir, &token, extra)
             .stderr(std::fs::File::create(&log).unwrap())
@@ -221,6 +234,9 @@ async fn kill_rounds(
             ended.is_none()
         );
         pages_before = pages;
+        if until_done && ended.is_some() {
+            break;
+        }
     }
     kills
 }
@@ -255,7 +271,7 @@ async fn kill_repeatedly(
     let seed = fastrand::u64(..);
     eprintln!("kill schedule seed: {seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
-    let kills = kill_rounds(sim, dir, extra, 10, window_ms, &mut rng, |round| {
+    let kills = kill_rounds(sim, dir, extra, 10, window_ms, &mut rng, false, |round| {
         if round == 5 {
             between();
         }

@@ -12,7 +12,9 @@
 //! and users and organizations changed before every kill; an OAuth
 //! connection whose refresh token rotates on every refresh, its access
 //! tokens good for about a second, so that rotations happen throughout.
-//! After each phase one sync runs to the end; then nothing may be lost,
+//! Only kills that land while a sync runs count: when a sync ends before
+//! its kill, one sync runs to the end and the database is checked (a first
+//! import then starts over, the synced data forgotten). Nothing may be lost,
 //! duplicated, unknown to the simulator or stale, no sync may have failed
 //! on its own, and the OAuth connection must still authenticate with the
 //! refresh token it stored. A summary table ends the run.
@@ -52,7 +54,7 @@ struct Row {
 
 const PHASES: [&str; 4] = ["first-import", "rate-limited", "incremental", "oauth"];
 
-fn env_number(name: &str) -> Option<u64> {
+pub(super) fn env_number(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;
     Some(
         value
@@ -200,21 +202,74 @@ fn print_row(phase: &str, f: &[usize; 9], rotations: &str, wall: Duration) {
 }
 
 /// The simulated account, its folder and its API token connection file.
-async fn account(config: SimConfig) -> (SimHandle, tempfile::TempDir) {
+pub(super) async fn account(config: SimConfig) -> (SimHandle, tempfile::TempDir) {
     let sim = Simulator::start_settled(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_connection_file(&sim, dir.path());
     (sim, dir)
 }
 
-/// The kills' failures, then the final sync's, if any.
-fn problems(kills: &Kills, last: Result<(), String>) -> Vec<String> {
-    let mut problems = kills.failures.clone();
-    problems.extend(last.err());
-    problems
+/// Kills at random moments until `wanted` of them landed mid-sync (at most
+/// six times as many syncs started). Each epoch kills one workload until a
+/// sync ends before its kill; then `settle(more)` finishes it, checks it
+/// and, when `more` kills follow, prepares the next workload.
+#[allow(clippy::too_many_arguments)]
+async fn kill_epochs(
+    sim: &SimHandle,
+    dir: &Path,
+    extra: &[&str],
+    wanted: usize,
+    window_ms: std::ops::Range<u64>,
+    rng: &mut fastrand::Rng,
+    mut before: impl FnMut(),
+    mut settle: impl FnMut(bool),
+) -> Kills {
+    let mut all = Kills::default();
+    loop {
+        let left = wanted - all.mid_sync;
+        let kills = kill_rounds(sim, dir, extra, left, window_ms.clone(), rng, true, |_| {
+            before()
+        })
+        .await;
+        all.add(kills);
+        let more = all.mid_sync < wanted && all.rounds < wanted * 6;
+        settle(more);
+        if !more {
+            return all;
+        }
+    }
 }
 
-/// (1) The first import of a medium account, in small pages.
+/// Adds one epoch's tallies to a phase's.
+fn merge(into: &mut Vec<KindTally>, more: Vec<KindTally>) {
+    if into.is_empty() {
+        *into = more;
+        return;
+    }
+    for (total, epoch) in into.iter_mut().zip(more) {
+        total.expected += epoch.expected;
+        total.synced += epoch.synced;
+        total.lost.extend(epoch.lost);
+        total.duplicated.extend(epoch.duplicated);
+        total.unexpected.extend(epoch.unexpected);
+        total.stale.extend(epoch.stale);
+    }
+}
+
+/// Everything synced forgotten, for the next first import: records, raw
+/// records, cursors and the connector's storage; the credentials stay (an
+/// OAuth chain goes on).
+fn fresh_import(db: &Path) {
+    let db = rusqlite::Connection::open(db).unwrap();
+    db.execute_batch(
+        "BEGIN; DELETE FROM records; DELETE FROM raw_records; DELETE FROM streams;
+         DELETE FROM kv; COMMIT;",
+    )
+    .unwrap();
+}
+
+/// (1) First imports of a medium account, in small pages: each killed
+/// until it ends, checked, then started over.
 async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let (sim, dir) = account(SimConfig {
         tickets: 10_000,
@@ -225,23 +280,42 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     })
     .await;
     let extra = ["--page-size", "50"];
-    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 150..1200, rng, |_| {}).await;
-    let last = run_to_end(&sim, dir.path(), "sync", &extra);
-    let truth = sim.ground_truth("acme");
-    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    let db = dir.path().join("kill.db");
+    let (mut tallies, mut problems) = (Vec::new(), Vec::new());
+    let kills = kill_epochs(
+        &sim,
+        dir.path(),
+        &extra,
+        rounds,
+        150..1200,
+        rng,
+        || {},
+        |more| {
+            problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+            merge(
+                &mut tallies,
+                tally(&db, &sim.ground_truth("acme"), Expect::Everything),
+            );
+            if more {
+                fresh_import(&db);
+            }
+        },
+    )
+    .await;
     sim.shutdown().await;
+    problems.extend(kills.failures.iter().cloned());
     Outcome {
-        problems: problems(&kills, last),
         kills,
         tallies,
         rotations: None,
+        problems,
     }
 }
 
-/// (2) A first import under Enterprise budgets, a simulated minute a
+/// (2) First imports under Enterprise budgets, a simulated minute a
 /// second: the comment history splits between the events export and the
 /// per-ticket endpoint, and kills land in the split's probe and the
-/// per-ticket queue.
+/// per-ticket queue. Each import is killed until it ends, then checked.
 async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let (sim, dir) = account(SimConfig {
         tickets: 6000,
@@ -254,14 +328,30 @@ async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome 
     })
     .await;
     let db = dir.path().join("kill.db");
-    let kills = kill_rounds(&sim, dir.path(), &[], rounds, 200..1500, rng, |_| {}).await;
-    let mut problems = problems(&kills, run_to_end(&sim, dir.path(), "sync", &[]));
-    if per_ticket_comments(&db) == 0 {
-        problems.push("the history was not split: nothing came per ticket".into());
-    }
-    let truth = sim.ground_truth("acme");
-    let tallies = tally(&db, &truth, Expect::SplitAt(comment_split(&db)));
+    let (mut tallies, mut problems) = (Vec::new(), Vec::new());
+    let kills = kill_epochs(
+        &sim,
+        dir.path(),
+        &[],
+        rounds,
+        200..1500,
+        rng,
+        || {},
+        |more| {
+            problems.extend(run_to_end(&sim, dir.path(), "sync", &[]).err());
+            if per_ticket_comments(&db) == 0 {
+                problems.push("the history was not split: nothing came per ticket".into());
+            }
+            let expect = Expect::SplitAt(comment_split(&db));
+            merge(&mut tallies, tally(&db, &sim.ground_truth("acme"), expect));
+            if more {
+                fresh_import(&db);
+            }
+        },
+    )
+    .await;
     sim.shutdown().await;
+    problems.extend(kills.failures.iter().cloned());
     Outcome {
         kills,
         tallies,
@@ -335,8 +425,9 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
         .unwrap()
         .as_secs() as i64;
     // The clock starts far enough behind this machine's to stay behind the
-    // syncs' cap (a minute before the host's clock) through every step.
-    let behind = (rounds as u64 + 2) * STEP_SECS.end() + 600;
+    // syncs' cap (a minute before the host's clock) through every step: a
+    // step per sync started, at most six per kill (see `kill_epochs`).
+    let behind = (rounds as u64 * 6 + 2) * STEP_SECS.end() + 600;
     let (sim, dir) = account(SimConfig {
         tickets: 2000,
         users: 300,
@@ -356,10 +447,20 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let mut changes = fastrand::Rng::with_seed(rng.u64(..));
     let mut created_users = Vec::new();
     let mut refused = 0;
-    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 20..300, rng, |_| {
+    let before = || {
         refused += mutate(&sim, &mut changes, &mut created_users);
         sim.advance_time(changes.u64(STEP_SECS));
-    })
+    };
+    let kills = kill_epochs(
+        &sim,
+        dir.path(),
+        &extra,
+        rounds,
+        10..250,
+        rng,
+        before,
+        |_| {},
+    )
     .await;
     eprintln!("incremental: {refused} mutations refused by the simulator");
     problems.extend(kills.failures.iter().cloned());
@@ -377,7 +478,7 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
 }
 
 /// Calls of the simulator's token endpoint: one per rotation.
-fn token_calls(sim: &SimHandle) -> u64 {
+pub(super) fn token_calls(sim: &SimHandle) -> u64 {
     sim.request_counts()
         .get("oauth_tokens")
         .copied()
@@ -386,7 +487,7 @@ fn token_calls(sim: &SimHandle) -> u64 {
 
 /// The connection file of the account's OAuth client, its secret and
 /// first refresh token in files beside it.
-fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
+pub(super) fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
     let client = sim.oauth_client("acme");
     let secret = |name: &str, value: &str| {
         let path = dir.join(name);
@@ -410,10 +511,12 @@ fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
 
 /// (4) An OAuth connection whose refresh token rotates on every refresh,
 /// its access tokens good for 61 seconds (the host refreshes a minute
-/// early, so about a second of use): a first import killed at random
-/// moments, changes half-way (the clock moved on two minutes, which voids
-/// the access token in use), then the connection must still authenticate
-/// with the refresh token it stored last.
+/// early, so about a second of use): first imports killed at random
+/// moments, changes half-way through the kills (the clock moved on two
+/// minutes, which voids the access token in use); after each import the
+/// connection must still authenticate with the refresh token it stored
+/// last, then the next starts over, the synced data forgotten and the
+/// token chain going on.
 async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let (sim, dir) = account(SimConfig {
         tickets: 3000,
@@ -426,32 +529,53 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     .await;
     write_oauth_connection_file(&sim, dir.path());
     let extra = ["--page-size", "50"];
-    let kills = kill_rounds(&sim, dir.path(), &extra, rounds, 50..1500, rng, |round| {
-        if round == rounds / 2 {
+    let db = dir.path().join("kill.db");
+    let mut started = 0;
+    let before = || {
+        started += 1;
+        if started == rounds / 2 {
             sim.mutate("acme", Mutation::CreateTickets { count: 30 })
                 .unwrap();
-            sim.mutate(
-                "acme",
-                Mutation::AddComment {
-                    ticket_id: 7,
-                    public: true,
-                },
-            )
-            .unwrap();
+            let comment = Mutation::AddComment {
+                ticket_id: 7,
+                public: true,
+            };
+            sim.mutate("acme", comment).unwrap();
             // Past the exports' exclusion; the access token in use expires
             // at the simulator, so the next request is refused (401) first.
             sim.advance_time(120);
         }
-    })
+    };
+    let (mut tallies, mut problems) = (Vec::new(), Vec::new());
+    let (mut during, mut settled) = (0, 0);
+    let kills = kill_epochs(
+        &sim,
+        dir.path(),
+        &extra,
+        rounds,
+        50..1500,
+        rng,
+        before,
+        |more| {
+            during += token_calls(&sim) - settled;
+            problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+            problems.extend(still_authenticates(&sim, dir.path()).err());
+            merge(
+                &mut tallies,
+                tally(&db, &sim.ground_truth("acme"), Expect::Everything),
+            );
+            if more {
+                fresh_import(&db);
+                write_oauth_connection_file(&sim, dir.path());
+            }
+            settled = token_calls(&sim);
+        },
+    )
     .await;
-    let during = token_calls(&sim);
-    let mut problems = problems(&kills, run_to_end(&sim, dir.path(), "sync", &extra));
     if during == 0 {
         problems.push("no refresh token rotated during the kills".into());
     }
-    problems.extend(still_authenticates(&sim, dir.path()).err());
-    let truth = sim.ground_truth("acme");
-    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    problems.extend(kills.failures.iter().cloned());
     let rotations = Some((during, token_calls(&sim)));
     sim.shutdown().await;
     Outcome {
@@ -474,65 +598,4 @@ fn still_authenticates(sim: &SimHandle, dir: &Path) -> Result<(), String> {
             Err("check passed without refreshing: the stored refresh token went untried".into())
         }
     }
-}
-
-/// The one window no client can close, measured: Zendesk deletes the old
-/// refresh token as it issues the new one, so a `kill -9` after the token
-/// endpoint rotated and before the host committed the new token loses the
-/// chain (the connection must be signed in again). Kills the sync
-/// `ROTATION_KILL_DELAY_MS` (default 0) after each token endpoint call, six
-/// times, and prints whether the stored token still works each time:
-///
-/// ```text
-/// ROTATION_KILL_DELAY_MS=2 cargo test -p connector-host --test kill_resume -- --ignored rotation_window --nocapture
-/// ```
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "a measurement run by hand; see its documentation"]
-async fn rotation_window() {
-    let delay_ms = env_number("ROTATION_KILL_DELAY_MS").unwrap_or(0);
-    let (sim, dir) = account(SimConfig {
-        tickets: 3000,
-        users: 300,
-        organizations: 30,
-        history_days: 60,
-        access_token_ttl_secs: 61,
-        ..SimConfig::default()
-    })
-    .await;
-    write_oauth_connection_file(&sim, dir.path());
-    let token = sim.admin_credentials("acme").api_token;
-    let (mut kept, mut lost) = (0, 0);
-    for attempt in 0..6 {
-        let before = token_calls(&sim);
-        let mut child = super::sync_command(&sim, dir.path(), &token, &["--page-size", "50"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Polling, not synchronisation: the kill must land just after the
-        // simulator has answered a token request.
-        while token_calls(&sim) == before {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let next = run_to_end(&sim, dir.path(), "check", &[]);
-        eprintln!(
-            "attempt {attempt}: killed {delay_ms} ms after a token call: the stored token {}",
-            if next.is_ok() { "works" } else { "was lost" }
-        );
-        match next {
-            Ok(()) => kept += 1,
-            Err(_) => {
-                lost += 1;
-                // A fresh chain: a new refresh token and a new database.
-                write_oauth_connection_file(&sim, dir.path());
-                std::fs::remove_file(dir.path().join("kill.db")).unwrap();
-            }
-        }
-        // The next refresh is due once the access token has expired.
-        sim.advance_time(62);
-    }
-    eprintln!("rotation window at {delay_ms} ms: kept {kept}, lost {lost}");
-    sim.shutdown().await;
 }
