@@ -138,5 +138,31 @@ fn fuzz_regression_a_tag_without_a_name_is_refused() {
         now_ms: NOW * 1000,
     };
     let refused = map_record(&mut ctx, StreamName::Tags, r#"{"name":"","count":12}"#);
-    assert!(matches!(refused, Err(ConnectorError::Protocol(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ConnectorError::Protocol(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn fuzz_regression_values_nested_past_the_readers_limit_are_refused() {
+    // Found by `map_real_records_mutated`: `user_fields` 200 levels deep
+    // passed through unparsed, and the person's data was JSON no reader
+    // with serde_json's default limit could parse.
+    let map = Map::new();
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let raw = format!(r#"{{"id":1,"name":"Ann","user_fields":{{"x":{deep}}}}}"#);
+    map.run(0, StreamName::Users, &raw);
+    let mut catalogs = Catalogs::default();
+    let mut ctx = MapContext {
+        config: &map.configs[0],
+        storage: &map.seeded[0],
+        catalogs: &mut catalogs,
+        now_ms: NOW * 1000,
+    };
+    let refused = map_record(&mut ctx, StreamName::Users, &raw);
+    assert!(
+        matches!(refused, Err(ConnectorError::Protocol(_))),
+        "{refused:?}"
+    );
 }

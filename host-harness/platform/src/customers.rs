@@ -188,7 +188,11 @@ pub fn normalize_domain(text: &str) -> Option<String> {
     }
     let d = d.split(['/', '?', '#', ':']).next().unwrap_or_default();
     let d = d.trim_end_matches('.');
-    let d = d.strip_prefix("www.").unwrap_or(d);
+    // Every leading `www.`: normalizing a normalized domain changes nothing.
+    let mut d = d;
+    while let Some(rest) = d.strip_prefix("www.") {
+        d = rest;
+    }
     let valid = d.contains('.')
         && d.split('.').all(|label| {
             !label.is_empty()
@@ -278,6 +282,14 @@ mod tests {
         assert_eq!(normalize_domain("localhost"), None);
         assert_eq!(normalize_domain("not a domain.com"), None);
         assert_eq!(normalize_domain("-bad.com"), None);
+        // Found by `input::fuzz::customer_lists_parse_or_name_the_line`:
+        // one `www.` was cut, so `www.www.acme.com` was kept as
+        // `www.acme.com`, which an organization's `www.acme.com` (normalized
+        // to `acme.com`) never matched.
+        assert_eq!(
+            normalize_domain("https://www.www.acme.com").as_deref(),
+            Some("acme.com")
+        );
         assert!(is_public_email_domain("gmail.com"));
         assert!(is_public_email_domain("yahoo.co.uk"));
         assert!(!is_public_email_domain("acme.com"));
