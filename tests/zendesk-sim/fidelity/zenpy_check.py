@@ -46,6 +46,10 @@ def main():
     fields = sorted({f.type for f in client.ticket_fields()})
     ratings = [r.id for r in client.satisfaction_ratings()]
     open_tickets = [t.id for t in client.search_export(type="ticket", status="open")]
+    # Every audit of the account by cursor pagination (zenpy sends page[size]=100), and the
+    # first page of the older cursor (without page[size]), which holds the most recent ones.
+    audits = [a.id for a in client.tickets.audits()]
+    recent_audits = [a.id for a in client.tickets.audits(cursor_pagination=False)]
     print(
         json.dumps(
             {
@@ -60,6 +64,8 @@ def main():
                 "field_types": fields,
                 "ratings": ratings,
                 "open_tickets": open_tickets,
+                "audits": audits,
+                "recent_audits": recent_audits,
             }
         )
     )

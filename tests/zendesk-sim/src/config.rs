@@ -38,6 +38,12 @@ pub struct SimConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of OAuth refresh tokens in simulated seconds (Zendesk's default: 30 days).
     pub refresh_token_ttl_secs: u64,
+    /// Share (0.0 to 1.0) of the generated tickets that are archived: the oldest ones, made
+    /// closed more than 120 days before the start (Zendesk archives closed tickets 120 days
+    /// after they were closed). Archived tickets leave `/api/v2/tickets` and
+    /// `/api/v2/ticket_audits` but stay in the exports, search and the per-ticket endpoints.
+    /// 0.0 (the default) archives nothing and leaves the dataset as it was.
+    pub archived_share: f64,
 }
 
 impl SimConfig {
@@ -73,6 +79,7 @@ impl Default for SimConfig {
             ca_cert_path: None,
             access_token_ttl_secs: 30 * 60,
             refresh_token_ttl_secs: 30 * 86_400,
+            archived_share: 0.0,
         }
     }
 }

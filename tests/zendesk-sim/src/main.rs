@@ -70,6 +70,9 @@ struct Dataset {
     /// Days of history before the start.
     #[arg(long, default_value_t = SimConfig::default().history_days)]
     history_days: u32,
+    /// Share of the tickets archived (closed more than 120 days before the start).
+    #[arg(long, default_value_t = SimConfig::default().archived_share)]
+    archived_share: f64,
     /// Account subdomains, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "acme")]
     accounts: Vec<String>,
@@ -89,6 +92,7 @@ impl Dataset {
             organizations: self.organizations,
             accounts: self.accounts.clone(),
             history_days: self.history_days,
+            archived_share: self.archived_share,
             epoch: self.epoch,
             ..SimConfig::default()
         }

@@ -50,9 +50,23 @@ pub struct GroundTruth {
     pub comment_tickets: BTreeMap<u64, u64>,
     /// Satisfaction ratings (offered or rated).
     pub satisfaction_ratings: KindTruth,
+    /// Ids of the archived tickets that are not deleted (see [`crate::SimConfig::archived_share`]).
+    /// They are among `tickets.live()`, in the exports, search and per-ticket endpoints, but not
+    /// in `/api/v2/tickets` or `/api/v2/ticket_audits`.
+    pub archived: BTreeSet<u64>,
 }
 
 impl GroundTruth {
+    /// Ids of the tickets the list endpoints (`/api/v2/tickets`) return and whose audits
+    /// `/api/v2/ticket_audits` returns: live and not archived.
+    pub fn listed_tickets(&self) -> BTreeSet<u64> {
+        self.tickets
+            .live()
+            .into_iter()
+            .filter(|id| !self.archived.contains(id))
+            .collect()
+    }
+
     /// The comments a first import delivers when its comment history splits at `split`
     /// (Unix seconds) between the per-ticket endpoint and the events export: every comment of
     /// a live ticket, and those of deleted tickets made from the split on (the events export

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::incremental::{self, Kind, Of, Tickets};
 use super::paging::{self, Ids};
-use super::{search, Reply, Req, Route};
+use super::{audits, search, Reply, Req, Route};
 use crate::auth::Caller;
 use crate::model::{Account, Status};
 use crate::render::Renderer;
@@ -66,7 +66,11 @@ fn answer(r: &Renderer<'_>, route: Route, req: &Req, caller: &Caller) -> Result<
         Route::Tickets => {
             let ids = Ids::Range {
                 max: acct.ticket_count(),
-                keep: Box::new(|id| acct.ticket(id).is_some_and(|t| t.status != Status::Deleted)),
+                // "Archived tickets are not included" (List Tickets).
+                keep: Box::new(|id| {
+                    acct.ticket(id)
+                        .is_some_and(|t| t.status != Status::Deleted && !t.archived)
+                }),
             };
             list(req, "tickets", &ids, 100, |id| r.ticket_value(id))
         }
@@ -83,15 +87,8 @@ fn answer(r: &Renderer<'_>, route: Route, req: &Req, caller: &Caller) -> Result<
                 comments.iter().find(|c| c.id == cid).map(|c| r.comment(c))
             })
         }
-        Route::TicketAudits(id) => {
-            let t = live_ticket(acct, id)?;
-            let facts = acct.facts(id, t.base_status);
-            let audits = acct.audits(id, &facts);
-            let ids = Ids::Sorted(audits.iter().map(|a| a.id).collect());
-            list(req, "audits", &ids, 100, |aid| {
-                audits.iter().find(|a| a.id == aid).map(|a| r.audit(a))
-            })
-        }
+        Route::TicketAudits(id) => audits::for_ticket(r, req, id),
+        Route::AllTicketAudits => audits::all(r, req),
         Route::TicketFields => {
             let ids = Ids::Sorted(acct.fields.iter().map(|f| f.id).collect());
             list(req, "ticket_fields", &ids, 100, |id| {
@@ -206,7 +203,7 @@ fn users(r: &Renderer<'_>, items: &[(i64, u64)]) -> Value {
 }
 
 /// A paginated list of `key` over `ids`, each rendered by `render`.
-fn list(
+pub(super) fn list(
     req: &Req,
     key: &str,
     ids: &Ids<'_>,
@@ -264,7 +261,8 @@ fn satisfaction_ratings(r: &Renderer<'_>, req: &Req) -> Result<Reply, Reply> {
     ))
 }
 
-fn live_ticket(acct: &Account, id: u64) -> Result<&crate::model::TicketState, Reply> {
+/// A ticket that is not deleted, or a 404.
+pub(super) fn live_ticket(acct: &Account, id: u64) -> Result<&crate::model::TicketState, Reply> {
     acct.ticket(id)
         .filter(|t| t.status != Status::Deleted)
         .ok_or_else(not_found)

@@ -1,5 +1,6 @@
 //! The HTTP API: routing, authentication, permissions, limits, faults and the endpoints.
 
+mod audits;
 mod endpoints;
 mod incremental;
 mod oauth;
@@ -143,6 +144,7 @@ pub(crate) enum Route {
     Ticket(u64),
     TicketComments(u64),
     TicketAudits(u64),
+    AllTicketAudits,
     IncrementalTicketsCursor,
     IncrementalTickets,
     IncrementalUsersCursor,
@@ -180,6 +182,7 @@ impl Route {
                 ["tickets", t] => Route::Ticket(id(t)?),
                 ["tickets", t, "comments"] => Route::TicketComments(id(t)?),
                 ["tickets", t, "audits"] => Route::TicketAudits(id(t)?),
+                ["ticket_audits"] => Route::AllTicketAudits,
                 ["incremental", "tickets", "cursor"] => Route::IncrementalTicketsCursor,
                 ["incremental", "tickets"] => Route::IncrementalTickets,
                 ["incremental", "users", "cursor"] => Route::IncrementalUsersCursor,
@@ -212,6 +215,7 @@ impl Route {
             Route::Ticket(_) => "ticket",
             Route::TicketComments(_) => "ticket_comments",
             Route::TicketAudits(_) => "ticket_audits",
+            Route::AllTicketAudits => "all_ticket_audits",
             Route::IncrementalTicketsCursor => "incremental_tickets_cursor",
             Route::IncrementalTickets => "incremental_tickets",
             Route::IncrementalUsersCursor => "incremental_users_cursor",
@@ -233,7 +237,7 @@ impl Route {
     fn access(self) -> Access {
         match self {
             Route::UsersMe | Route::OAuthTokens | Route::OAuthAuthorize => Access::Anyone,
-            Route::SatisfactionRatings => Access::Admin,
+            Route::SatisfactionRatings | Route::AllTicketAudits => Access::Admin,
             r if r.incremental() => Access::Admin,
             _ => Access::Staff,
         }
@@ -254,6 +258,10 @@ impl Route {
 
     /// The page size a request asks for, for faults that depend on it.
     fn page_size(self, req: &Req) -> u32 {
+        if self == Route::AllTicketAudits && !audits::standard_paging(req) {
+            let limit = req.param("limit").and_then(|v| v.parse().ok());
+            return limit.unwrap_or(audits::LEGACY_MAX_LIMIT as u32);
+        }
         let asked = req.param("per_page").or(req.param("page[size]"));
         let default = if self.incremental() { 1000 } else { 100 };
         asked.and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -465,6 +473,12 @@ mod tests {
         );
         assert_eq!(Route::parse("GET", "/oauth/tokens"), None);
         assert_eq!(Route::IncrementalTicketEvents.access(), Access::Admin);
+        assert_eq!(
+            Route::parse("GET", "/api/v2/ticket_audits"),
+            Some(Route::AllTicketAudits)
+        );
+        assert_eq!(Route::AllTicketAudits.access(), Access::Admin);
+        assert!(!Route::AllTicketAudits.incremental(), "account budget");
         assert_eq!(Route::Tickets.access(), Access::Staff);
     }
 }

@@ -73,7 +73,8 @@ pub(crate) fn parse(req: &Req, max_size: u64, cursor_only: bool) -> Result<Pagin
     Ok(Paging::Offset { page, per_page })
 }
 
-fn invalid_page(description: String) -> Reply {
+/// A 400 for pagination parameters out of range.
+pub(super) fn invalid_page(description: String) -> Reply {
     Reply::error(
         400,
         json!({"error": "InvalidPaginationParameter", "description": description}),

@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// Zendesk archives a closed ticket 120 days after it was closed ("About archived tickets",
+/// support.zendesk.com/hc/en-us/articles/4408887617050; sooner on very busy accounts).
+const ARCHIVE_AFTER: i64 = 120 * 86_400;
+/// Longest a generated ticket stays open (its last audit closes it).
+const MAX_OPEN: i64 = 14 * 86_400;
+
 impl Account {
     /// Generates the account `name` of the dataset described by `config`, as of `origin`.
     pub(crate) fn generate(name: &str, config: &SimConfig, origin: i64) -> Account {
@@ -27,6 +33,8 @@ impl Account {
             end_users,
             comments_per_ticket: config.comments_per_ticket,
             initial_tickets: config.tickets,
+            archived_initial: (config.archived_share.clamp(0.0, 1.0) * config.tickets as f64)
+                .round() as u64,
             tickets: Vec::with_capacity(config.tickets),
             by_generated: BTreeSet::new(),
             users_by_updated: BTreeSet::new(),
@@ -46,15 +54,30 @@ impl Account {
         account
     }
 
+    /// Ticket `id`'s stored numbers. The archived tickets, the oldest ids, spread over a
+    /// history of the same length that ends early enough for every one of them to have been
+    /// closed more than [`ARCHIVE_AFTER`] before the start; the others over the history.
     fn generate_ticket(&self, id: u64, history: i64) -> TicketState {
         let mut d = Draw::new(self.seed, D_TICKET, id);
-        let start = self.origin - history;
+        let archived = id <= self.archived_initial;
         let latest = self.origin - QUIET_TAIL;
-        let spacing = (latest - start) as f64 / self.initial_tickets.max(1) as f64;
+        let (start, end, index, count) = if archived {
+            let end = (self.origin - ARCHIVE_AFTER - MAX_OPEN - 86_400).min(self.origin - history);
+            (end - history, end, id - 1, self.archived_initial)
+        } else {
+            let count = self.initial_tickets as u64 - self.archived_initial;
+            (
+                self.origin - history,
+                latest,
+                id - 1 - self.archived_initial,
+                count,
+            )
+        };
+        let spacing = (end - start) as f64 / count.max(1) as f64;
         let created =
-            (start + ((id - 1) as f64 * spacing) as i64 + d.below(spacing.max(1.0) as u64) as i64)
-                .min(latest);
-        let base_status = d.weighted(&[
+            (start + (index as f64 * spacing) as i64 + d.below(spacing.max(1.0) as u64) as i64)
+                .min(end);
+        let drawn = d.weighted(&[
             (Status::New, 5),
             (Status::Open, 18),
             (Status::Pending, 10),
@@ -63,6 +86,7 @@ impl Account {
             (Status::Closed, 35),
             (Status::Deleted, 3),
         ]);
+        let base_status = if archived { Status::Closed } else { drawn };
         let mut audits = match self.comments_per_ticket {
             0 => 1,
             avg => 1 + d.below(2 * avg as u64 - 1),
@@ -73,9 +97,9 @@ impl Account {
         let max_span = if base_status == Status::New {
             86_400
         } else {
-            14 * 86_400
+            MAX_OPEN
         }
-        .min(latest - created)
+        .min(end - created)
         .max(0);
         let span = d.below(max_span as u64 + 1) as i64;
         let updated = created + span;
@@ -84,7 +108,8 @@ impl Account {
         if d.chance(0.1) {
             generated = (updated + d.below(2 * 86_400) as i64).min(latest);
         }
-        if d.chance(0.04) && bulk > updated && bulk <= latest {
+        // The bulk update goes through views and rules, which archived tickets are out of.
+        if d.chance(0.04) && !archived && bulk > updated && bulk <= latest {
             generated = bulk;
         }
         TicketState {
@@ -96,6 +121,7 @@ impl Account {
             base_status,
             base_audits: audits.min(MAX_AUDITS) as u16,
             extra_audits: 0,
+            archived,
         }
     }
 }

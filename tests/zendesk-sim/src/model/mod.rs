@@ -9,6 +9,7 @@ mod generate;
 mod history;
 mod mutation;
 pub(crate) mod text;
+mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -22,6 +23,7 @@ use crate::truth::{GroundTruth, KindTruth, Version};
 pub(crate) use catalog::*;
 pub(crate) use history::{split_audit_id, Audit, Comment, Event};
 pub use mutation::Mutation;
+pub(crate) use timeline::AuditPosition;
 
 /// Tickets soft-deleted longer ago than this are scrubbed (Zendesk: about 30 days).
 const SCRUB_AFTER: i64 = 30 * 86_400;
@@ -182,6 +184,8 @@ pub(crate) struct TicketState {
     pub base_status: Status,
     pub base_audits: u16,
     pub extra_audits: u16,
+    /// Archived: closed long ago, left out of the ticket list and the account's audit list.
+    pub archived: bool,
 }
 
 /// A satisfaction score.
@@ -269,6 +273,8 @@ pub(crate) struct Account {
     end_users: std::ops::Range<usize>,
     comments_per_ticket: usize,
     initial_tickets: usize,
+    /// The generated tickets `1..=archived_initial` are archived.
+    archived_initial: u64,
     tickets: Vec<TicketState>,
     by_generated: BTreeSet<(i64, u64)>,
     users_by_updated: BTreeSet<(i64, u64)>,
@@ -471,40 +477,6 @@ impl Account {
             .copied()
     }
 
-    /// Ticket audits in event order (`created_at`, audit id) strictly after `after`.
-    pub(crate) fn events_after(&self, after: (i64, u64)) -> impl Iterator<Item = (i64, u64)> + '_ {
-        let generated = self.generated_events.get_or_init(|| {
-            let mut all = Vec::new();
-            for id in 1..=self.initial_tickets as u64 {
-                let t = &self.tickets[id as usize - 1];
-                for k in 0..u64::from(t.base_audits) {
-                    all.push((self.generated_audit_time(t, k), history::audit_id(id, k)));
-                }
-            }
-            all.sort_unstable();
-            all
-        });
-        let start = generated.partition_point(|e| *e <= after);
-        let extra = self
-            .extra_events
-            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .copied();
-        MergeSorted {
-            a: generated[start..].iter().copied().peekable(),
-            b: extra.peekable(),
-        }
-    }
-
-    /// When generated audit `k` of a ticket happened.
-    fn generated_audit_time(&self, t: &TicketState, k: u64) -> i64 {
-        let n = i64::from(t.base_audits);
-        if n <= 1 {
-            t.created_at
-        } else {
-            t.created_at + i64::from(t.base_span) * k as i64 / (n - 1)
-        }
-    }
-
     /// The dataset a complete export should yield.
     pub(crate) fn ground_truth(&self) -> GroundTruth {
         let mut truth = GroundTruth::default();
@@ -514,6 +486,9 @@ impl Account {
             truth
                 .tickets
                 .record(id, t.updated_at, t.generated_ts, deleted);
+            if t.archived && !deleted {
+                truth.archived.insert(id);
+            }
             let facts = self.facts(id, t.base_status);
             if facts.rating.is_some() {
                 let at = self.rating_time(t);
@@ -576,23 +551,6 @@ impl KindTruth {
         );
         if deleted {
             self.deleted.insert(id);
-        }
-    }
-}
-
-/// Merges two ascending iterators.
-struct MergeSorted<A: Iterator, B: Iterator> {
-    a: std::iter::Peekable<A>,
-    b: std::iter::Peekable<B>,
-}
-
-impl<T: Ord + Copy, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for MergeSorted<A, B> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if y < x => self.b.next(),
-            (Some(_), _) => self.a.next(),
-            (None, _) => self.b.next(),
         }
     }
 }

@@ -12,13 +12,15 @@ pub enum Mutation {
         count: usize,
     },
     /// Adds a comment to a ticket: a public reply, or an internal note when `public` is false.
+    /// Fails for a deleted or archived ticket.
     AddComment {
         /// The ticket.
         ticket_id: u64,
         /// Public reply (true) or internal note (false).
         public: bool,
     },
-    /// Changes a ticket's status (`open`, `pending`, `hold`, `solved`, `closed`).
+    /// Changes a ticket's status (`open`, `pending`, `hold`, `solved`, `closed`). Fails for a
+    /// deleted or archived ticket.
     SetStatus {
         /// The ticket.
         ticket_id: u64,
@@ -67,7 +69,7 @@ impl Account {
             }
             Mutation::AddComment { ticket_id, public } => {
                 let author = {
-                    let t = self.live_ticket(ticket_id)?;
+                    let t = self.updatable_ticket(ticket_id)?;
                     let facts = self.facts(ticket_id, t.base_status);
                     if public {
                         facts.requester
@@ -82,7 +84,7 @@ impl Account {
                 let to = Status::parse(&status)
                     .filter(|s| !matches!(s, Status::New | Status::Deleted))
                     .with_context(|| format!("cannot set status {status:?}"))?;
-                let from = self.live_ticket(ticket_id)?.status;
+                let from = self.updatable_ticket(ticket_id)?.status;
                 self.add_audit(ticket_id, now, 0, None, Some((from, to)))?;
                 Ok(vec![ticket_id])
             }
@@ -133,6 +135,16 @@ impl Account {
         Ok(t)
     }
 
+    /// A live ticket that is not archived (archived tickets are closed, and Zendesk does not
+    /// let closed tickets be updated).
+    fn updatable_ticket(&self, id: u64) -> anyhow::Result<&TicketState> {
+        let t = self.live_ticket(id)?;
+        if t.archived {
+            bail!("ticket {id} is archived");
+        }
+        Ok(t)
+    }
+
     fn create_ticket(&mut self, now: i64) -> u64 {
         let id = self.ticket_count() + 1;
         self.tickets.push(TicketState {
@@ -144,6 +156,7 @@ impl Account {
             base_status: Status::New,
             base_audits: 1,
             extra_audits: 0,
+            archived: false,
         });
         self.by_generated.insert((now, id));
         self.extra_events.insert((now, history::audit_id(id, 0)));

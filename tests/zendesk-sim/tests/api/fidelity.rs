@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::client::walk_list;
+use super::exports::ids;
 use super::{admin, small, start};
 
 fn zenpy_available() -> Result<(), String> {
@@ -146,6 +148,25 @@ async fn zenpy_reads_tickets_users_and_exports() {
         id_set(&got["open_tickets"]),
         open_ids,
         "zenpy's search export finds the open tickets"
+    );
+    let audits = walk_list(&c, "/api/v2/ticket_audits.json?page[size]=100", "audits").await;
+    let in_order = |v: &Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        in_order(&got["audits"]),
+        ids(&audits),
+        "zenpy walks every audit, oldest first"
+    );
+    let recent = c.json("/api/v2/ticket_audits.json").await;
+    assert_eq!(
+        in_order(&got["recent_audits"]),
+        ids(recent["audits"].as_array().unwrap()),
+        "zenpy reads the older cursor's first page, newest first"
     );
     sim.shutdown().await;
 }

@@ -1,5 +1,7 @@
 //! End-to-end tests of the simulator over real sockets.
 
+mod archiving;
+mod audits;
 mod auth;
 mod cli;
 mod client;

@@ -6,14 +6,14 @@ use serde_json::Value;
 
 use super::{admin, small, start};
 
-fn fixture(path: &str) -> Value {
+pub(super) fn fixture(path: &str) -> Value {
     let full = format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
 /// The body of the `index`th recorded exchange of a decoded cassette.
-fn recorded(path: &str, index: usize) -> Value {
+pub(super) fn recorded(path: &str, index: usize) -> Value {
     fixture(path)[index]["body"].clone()
 }
 
@@ -69,7 +69,7 @@ fn compare(
 }
 
 /// Panics listing every key of `recorded` that `simulated` lacks or types differently.
-fn assert_shape(recorded: &Value, simulated: &Value, what: &str, exempt: &[&str]) {
+pub(super) fn assert_shape(recorded: &Value, simulated: &Value, what: &str, exempt: &[&str]) {
     let mut problems = Vec::new();
     compare(recorded, simulated, "", exempt, &mut problems);
     assert!(
