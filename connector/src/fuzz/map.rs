@@ -29,8 +29,13 @@ impl Map {
         Map { configs, seeded }
     }
 
-    /// Maps `raw` and asserts what any record must give.
-    fn run(&self, which: usize, stream: StreamName, raw: &str) {
+    /// Maps `raw` with config `which` (of two).
+    fn map(
+        &self,
+        which: usize,
+        stream: StreamName,
+        raw: &str,
+    ) -> Result<Vec<crate::types::NormalizedRecord>, ConnectorError> {
         let mut catalogs = Catalogs::default();
         let mut ctx = MapContext {
             config: &self.configs[which % 2],
@@ -38,7 +43,12 @@ impl Map {
             catalogs: &mut catalogs,
             now_ms: NOW * 1000,
         };
-        match map_record(&mut ctx, stream, raw) {
+        map_record(&mut ctx, stream, raw)
+    }
+
+    /// Maps `raw` and asserts what any record must give.
+    fn run(&self, which: usize, stream: StreamName, raw: &str) {
+        match self.map(which, stream, raw) {
             Ok(records) => {
                 for record in records {
                     assert!(
@@ -107,15 +117,9 @@ fn map_real_records_mutated() {
 fn real_records_map_unmutated() {
     // The fixtures reach every kind's mapping: unmutated, each maps.
     let map = Map::new();
-    let mut ctx_catalogs = Catalogs::default();
     for (stream, raw) in fixtures::records() {
-        let mut ctx = MapContext {
-            config: &map.configs[0],
-            storage: &map.seeded[0],
-            catalogs: &mut ctx_catalogs,
-            now_ms: NOW * 1000,
-        };
-        let mapped = map_record(&mut ctx, *stream, raw)
+        let mapped = map
+            .map(0, *stream, raw)
             .unwrap_or_else(|e| panic!("{stream:?}: {e:?}\n{raw}"));
         assert!(
             !mapped.is_empty() || *stream == StreamName::TicketComments,
@@ -129,15 +133,7 @@ fn fuzz_regression_a_tag_without_a_name_is_refused() {
     // Found by `map_real_records_mutated`: `{"name": "", "count": 12}`
     // mapped to a `tag` whose key was empty.
     let map = Map::new();
-    map.run(0, StreamName::Tags, r#"{"name":"","count":12}"#);
-    let mut catalogs = Catalogs::default();
-    let mut ctx = MapContext {
-        config: &map.configs[0],
-        storage: &map.seeded[0],
-        catalogs: &mut catalogs,
-        now_ms: NOW * 1000,
-    };
-    let refused = map_record(&mut ctx, StreamName::Tags, r#"{"name":"","count":12}"#);
+    let refused = map.map(0, StreamName::Tags, r#"{"name":"","count":12}"#);
     assert!(
         matches!(refused, Err(ConnectorError::Protocol(_))),
         "{refused:?}"
@@ -152,15 +148,7 @@ fn fuzz_regression_values_nested_past_the_readers_limit_are_refused() {
     let map = Map::new();
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
     let raw = format!(r#"{{"id":1,"name":"Ann","user_fields":{{"x":{deep}}}}}"#);
-    map.run(0, StreamName::Users, &raw);
-    let mut catalogs = Catalogs::default();
-    let mut ctx = MapContext {
-        config: &map.configs[0],
-        storage: &map.seeded[0],
-        catalogs: &mut catalogs,
-        now_ms: NOW * 1000,
-    };
-    let refused = map_record(&mut ctx, StreamName::Users, &raw);
+    let refused = map.map(0, StreamName::Users, &raw);
     assert!(
         matches!(refused, Err(ConnectorError::Protocol(_))),
         "{refused:?}"

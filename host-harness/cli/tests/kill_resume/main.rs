@@ -331,13 +331,10 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
     sim.shutdown().await;
 }
 
-/// Under Zendesk's budgets (a simulated minute a second) the first import
-/// splits the comment history between the events export and the
-/// per-ticket endpoint; kills land in the split's probe and the per-ticket
-/// queue too. Every comment still arrives exactly once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing() {
-    let sim = Simulator::start_settled(SimConfig {
+/// An account under Enterprise budgets, a simulated minute a second: big
+/// enough that its first import splits the comment history.
+fn rate_limited_account() -> SimConfig {
+    SimConfig {
         tickets: 6000,
         users: 400,
         organizations: 40,
@@ -345,9 +342,18 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
         rate_limits: RateLimits::plan("enterprise"),
         time_scale: 60.0,
         ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    }
+}
+
+/// Under Zendesk's budgets (a simulated minute a second) the first import
+/// splits the comment history between the events export and the
+/// per-ticket endpoint; kills land in the split's probe and the per-ticket
+/// queue too. Every comment still arrives exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing() {
+    let sim = Simulator::start_settled(rate_limited_account())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_connection_file(&sim, dir.path());
     let db = dir.path().join("kill.db");

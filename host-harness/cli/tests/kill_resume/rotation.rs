@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use zendesk_sim::SimConfig;
-
-use super::soak::{account, token_calls, write_oauth_connection_file};
+use super::soak::{oauth_account, token_calls, write_oauth_connection_file};
 use super::{run_to_end, sync_command};
 
 /// The one window no client can close, measured: Zendesk deletes the old
@@ -22,16 +20,7 @@ use super::{run_to_end, sync_command};
 #[ignore = "a measurement run by hand; see its documentation"]
 async fn rotation_window() {
     let delay_ms = super::soak::env_number("ROTATION_KILL_DELAY_MS").unwrap_or(0);
-    let (sim, dir) = account(SimConfig {
-        tickets: 3000,
-        users: 300,
-        organizations: 30,
-        history_days: 60,
-        access_token_ttl_secs: 61,
-        ..SimConfig::default()
-    })
-    .await;
-    write_oauth_connection_file(&sim, dir.path());
+    let (sim, dir) = oauth_account().await;
     let token = sim.admin_credentials("acme").api_token;
     let (mut kept, mut lost) = (0, 0);
     for attempt in 0..6 {

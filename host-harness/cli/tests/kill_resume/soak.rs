@@ -25,15 +25,18 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
+use zendesk_sim::{Mutation, SimConfig, SimHandle, Simulator};
+
+mod summary;
 
 use super::truth::{assert_clean, tally, Expect, KindTally};
 use super::{
-    comment_split, kill_rounds, per_ticket_comments, run_to_end, warm_component_cache,
-    write_connection_file, Kills, BIN,
+    comment_split, kill_rounds, per_ticket_comments, rate_limited_account, run_to_end,
+    warm_component_cache, write_connection_file, Kills, BIN,
 };
+use summary::{print_summary, Row};
 
 /// What one phase did and found.
 struct Outcome {
@@ -43,13 +46,6 @@ struct Outcome {
     rotations: Option<(u64, u64)>,
     /// What went wrong besides the records: failed syncs, a lost token.
     problems: Vec<String>,
-}
-
-/// One row of the summary.
-struct Row {
-    phase: &'static str,
-    outcome: Outcome,
-    wall: Duration,
 }
 
 const PHASES: [&str; 4] = ["first-import", "rate-limited", "incremental", "oauth"];
@@ -125,80 +121,6 @@ async fn soak_100_kills() {
     if rebuilt {
         eprintln!("note: {BIN} was rebuilt during the soak");
     }
-}
-
-fn print_summary(rows: &[Row], seed: u64) {
-    let sum = |f: &dyn Fn(&KindTally) -> usize, row: &Row| -> usize {
-        row.outcome.tallies.iter().map(f).sum()
-    };
-    eprintln!("\nsoak summary (seed {seed})");
-    eprintln!(
-        "{:<13} {:>5} {:>8} {:>11} {:>9} {:>8} {:>5} {:>5} {:>5} {:>5} {:>13} {:>8}",
-        "phase",
-        "kills",
-        "mid-sync",
-        "(committed)",
-        "after-end",
-        "records",
-        "lost",
-        "dup",
-        "extra",
-        "stale",
-        "rotations",
-        "wall"
-    );
-    let mut totals = [0usize; 9];
-    let mut rotations = None;
-    let mut wall = Duration::ZERO;
-    for row in rows {
-        let kills = &row.outcome.kills;
-        let figures = [
-            kills.rounds,
-            kills.mid_sync,
-            kills.progressed,
-            kills.after_end,
-            sum(&|t| t.synced, row),
-            sum(&|t| t.lost.len(), row),
-            sum(&|t| t.duplicated.len(), row),
-            sum(&|t| t.unexpected.len(), row),
-            sum(&|t| t.stale.len(), row),
-        ];
-        for (total, figure) in totals.iter_mut().zip(figures) {
-            *total += figure;
-        }
-        let turns = match row.outcome.rotations {
-            Some((during, all)) => {
-                let (d, a) = rotations.unwrap_or((0, 0));
-                rotations = Some((d + during, a + all));
-                format!("{during} ({all})")
-            }
-            None => "-".into(),
-        };
-        wall += row.wall;
-        print_row(row.phase, &figures, &turns, row.wall);
-    }
-    let turns = rotations.map_or("-".into(), |(during, all)| format!("{during} ({all})"));
-    print_row("total", &totals, &turns, wall);
-    eprintln!(
-        "mid-sync: killed while running ((committed): after committing more pages); \
-         rotations: refreshes during the kills (in all)"
-    );
-}
-
-fn print_row(phase: &str, f: &[usize; 9], rotations: &str, wall: Duration) {
-    eprintln!(
-        "{phase:<13} {:>5} {:>8} {:>11} {:>9} {:>8} {:>5} {:>5} {:>5} {:>5} {rotations:>13} {:>7.1}s",
-        f[0],
-        f[1],
-        f[2],
-        f[3],
-        f[4],
-        f[5],
-        f[6],
-        f[7],
-        f[8],
-        wall.as_secs_f64()
-    );
 }
 
 /// The simulated account, its folder and its API token connection file.
@@ -317,16 +239,7 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
 /// per-ticket endpoint, and kills land in the split's probe and the
 /// per-ticket queue. Each import is killed until it ends, then checked.
 async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
-    let (sim, dir) = account(SimConfig {
-        tickets: 6000,
-        users: 400,
-        organizations: 40,
-        history_days: 60,
-        rate_limits: RateLimits::plan("enterprise"),
-        time_scale: 60.0,
-        ..SimConfig::default()
-    })
-    .await;
+    let (sim, dir) = account(rate_limited_account()).await;
     let db = dir.path().join("kill.db");
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let kills = kill_epochs(
@@ -509,15 +422,10 @@ pub(super) fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
     .unwrap();
 }
 
-/// (4) An OAuth connection whose refresh token rotates on every refresh,
-/// its access tokens good for 61 seconds (the host refreshes a minute
-/// early, so about a second of use): first imports killed at random
-/// moments, changes half-way through the kills (the clock moved on two
-/// minutes, which voids the access token in use); after each import the
-/// connection must still authenticate with the refresh token it stored
-/// last, then the next starts over, the synced data forgotten and the
-/// token chain going on.
-async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+/// An account whose OAuth access tokens live 61 seconds (the host
+/// refreshes a minute early, so about a second of use), and its OAuth
+/// connection file.
+pub(super) async fn oauth_account() -> (SimHandle, tempfile::TempDir) {
     let (sim, dir) = account(SimConfig {
         tickets: 3000,
         users: 300,
@@ -528,6 +436,19 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     })
     .await;
     write_oauth_connection_file(&sim, dir.path());
+    (sim, dir)
+}
+
+/// (4) An OAuth connection whose refresh token rotates on every refresh,
+/// its access tokens good for 61 seconds (the host refreshes a minute
+/// early, so about a second of use): first imports killed at random
+/// moments, changes half-way through the kills (the clock moved on two
+/// minutes, which voids the access token in use); after each import the
+/// connection must still authenticate with the refresh token it stored
+/// last, then the next starts over, the synced data forgotten and the
+/// token chain going on.
+async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
+    let (sim, dir) = oauth_account().await;
     let extra = ["--page-size", "50"];
     let db = dir.path().join("kill.db");
     let mut started = 0;
