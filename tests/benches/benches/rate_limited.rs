@@ -10,8 +10,10 @@
 //! `RATE_TICKETS` (default 20000), `RATE_ACCOUNT` (requests a minute,
 //! default 700), `RATE_SCALE` (simulated seconds per real second, default
 //! 2: rate-limit headers count whole real seconds, so a larger scale
-//! coarsens every wait) and `RATE_RESERVE` (the host's reserve, default
-//! 0.1) change the run.
+//! coarsens every wait), `RATE_RESERVE` (the host's reserve, default
+//! 0.1), `RATE_HISTORY_DAYS` (default 90) and `RATE_ARCHIVED` (the share of
+//! tickets archived, closed over 120 days before the start: default 0; a
+//! share needs a history longer than 120 days) change the run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -80,17 +82,19 @@ fn main() {
     let account: u32 = env("RATE_ACCOUNT", 700);
     let scale: f64 = env("RATE_SCALE", 2.0);
     let reserve: f64 = env("RATE_RESERVE", 0.1);
+    let history_days: u32 = env("RATE_HISTORY_DAYS", 90);
+    let archived_share: f64 = env("RATE_ARCHIVED", 0.0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let history_days = 90;
     let config = SimConfig {
         tickets,
         comments_per_ticket: 4,
         users: 2000,
         organizations: 200,
         history_days,
+        archived_share,
         rate_limits: Some(RateLimits {
             account_per_minute: account,
             incremental_per_minute: 10,
@@ -114,8 +118,9 @@ fn main() {
             ..NetworkOptions::default()
         })
         .unwrap();
-        // The whole history: every ticket is imported.
-        let start_date = zendesk_connector::time::format_rfc3339(epoch - i64::from(history_days + 1) * 86_400);
+        // The whole history: every ticket is imported (archived tickets span a history of
+        // the same length before the others').
+        let start_date = zendesk_connector::time::format_rfc3339(epoch - i64::from(2 * history_days + 1) * 86_400);
         let recipe = Arc::new(ConnectionRecipe {
             runtime,
             loaded,
@@ -194,7 +199,7 @@ fn main() {
         let account_requests: u64 = counts.values().sum::<u64>() - export_requests;
         println!("| figure | value |");
         println!("|---|---|");
-        println!("| dataset | {tickets} tickets, {} comments, {} users, {} organizations |", truth.comments.versions.len(), truth.users.versions.len(), truth.organizations.versions.len());
+        println!("| dataset | {tickets} tickets ({} archived), {} comments, {} users, {} organizations, {history_days} days |", truth.archived.len(), truth.comments.versions.len(), truth.users.versions.len(), truth.organizations.versions.len());
         println!("| budgets | account {account}/min, incremental exports 10/min, host reserve {reserve} |");
         println!("| first import | **{sim_minutes:.2} simulated minutes** ({:.1} s real at {scale}x) |", real.as_secs_f64());
         println!("| single-endpoint bound | {bound_requests} export requests / 10 per min = {bound:.1} min |");
