@@ -88,15 +88,17 @@ pub(crate) fn check_host_templates(
     Ok(())
 }
 
-/// The OAuth token endpoint receives the client secret and the refresh
-/// token: it must be one of the connection's declared hosts.
-pub(crate) fn check_token_origin(
-    token_origin: Option<&Origin>,
+/// An OAuth endpoint (`what`: the token endpoint, which receives the client
+/// secret and the refresh token, or the authorization page) must be one of
+/// the connection's declared hosts.
+pub(crate) fn check_oauth_origin(
+    what: &str,
+    origin: Option<&Origin>,
     allowed: &[Origin],
 ) -> Result<(), ConnectorError> {
-    match token_origin {
+    match origin {
         Some(origin) if !allowed.contains(origin) => Err(ConnectorError::Refused(format!(
-            "the connector's OAuth token URL ({origin}) is not one of its declared hosts"
+            "the connector's OAuth {what} URL ({origin}) is not one of its declared hosts"
         ))),
         _ => Ok(()),
     }
@@ -177,12 +179,12 @@ mod tests {
         let allowed = [origin("https://acme.zendesk.com")];
         let same = origin("https://acme.zendesk.com");
         let elsewhere = origin("https://collector.example");
-        assert!(check_token_origin(None, &allowed).is_ok());
-        assert!(check_token_origin(Some(&same), &allowed).is_ok());
-        let err = check_token_origin(Some(&elsewhere), &allowed).unwrap_err();
+        assert!(check_oauth_origin("token", None, &allowed).is_ok());
+        assert!(check_oauth_origin("token", Some(&same), &allowed).is_ok());
+        let err = check_oauth_origin("token", Some(&elsewhere), &allowed).unwrap_err();
         assert!(matches!(err, ConnectorError::Refused(_)), "{err}");
         assert!(err.to_string().contains("collector.example"), "{err}");
-        assert!(check_token_origin(Some(&same), &[]).is_err());
+        assert!(check_oauth_origin("token", Some(&same), &[]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use crate::config_policy::secret_fields;
-use crate::config_policy::{check_host_fields, check_host_templates, check_token_origin};
+use crate::config_policy::{check_host_fields, check_host_templates, check_oauth_origin};
 use crate::contract::{AuthKind, ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
@@ -309,7 +309,7 @@ impl Connection {
                 }
             }
         };
-        check_token_origin(credentials.token_origin(), &allowed)?;
+        check_oauth_origin("token", credentials.token_origin(), &allowed)?;
         self.network.allowed = Arc::new(allowed);
         self.network.credentials = credentials;
         if let Some((store, _)) = self.instance.as_mut() {

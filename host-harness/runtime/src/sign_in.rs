@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::config_policy::{check_host_templates, check_oauth_origin, secret_fields};
 use crate::contract::{AuthKind, ConnectorSpec, OAuth2};
 use crate::credentials::{rows, CredentialStore};
 use crate::errors::ConnectorError;
@@ -118,10 +119,7 @@ impl SignIn {
         redactor: &Redactor,
     ) -> Result<Self, ConnectorError> {
         let schema = serde_json::from_str(&spec.config_schema).unwrap_or_default();
-        crate::config_policy::check_host_templates(
-            spec,
-            &crate::config_policy::secret_fields(&schema),
-        )?;
+        check_host_templates(spec, &secret_fields(&schema))?;
         let (oauth, authorize_template) = sign_in_client(spec, requested)?;
         let endpoint = TokenEndpoint::new(oauth, config, redactor)?;
         let authorize = fill_url(authorize_template, config)?;
@@ -130,16 +128,8 @@ impl SignIn {
             .iter()
             .filter_map(|t| Origin::from_template(t, config).ok())
             .collect::<Vec<_>>();
-        for (what, origin) in [
-            ("authorization", url_origin(&authorize)?),
-            ("token", endpoint.origin.clone()),
-        ] {
-            if !allowed.contains(&origin) {
-                return Err(ConnectorError::Refused(format!(
-                    "the connector's OAuth {what} URL ({origin}) is not one of its declared hosts"
-                )));
-            }
-        }
+        check_oauth_origin("authorization", Some(&url_origin(&authorize)?), &allowed)?;
+        check_oauth_origin("token", Some(&endpoint.origin), &allowed)?;
         let state = random_token(24);
         let verifier = random_token(48);
         let mut url = url::Url::parse(&authorize).map_err(|e| {

@@ -48,6 +48,25 @@ struct Outcome {
     problems: Vec<String>,
 }
 
+impl Outcome {
+    /// A phase's outcome; the syncs that failed on their own during the
+    /// kills join its problems.
+    fn new(
+        kills: Kills,
+        tallies: Vec<KindTally>,
+        rotations: Option<(u64, u64)>,
+        mut problems: Vec<String>,
+    ) -> Self {
+        problems.extend(kills.failures.iter().cloned());
+        Outcome {
+            kills,
+            tallies,
+            rotations,
+            problems,
+        }
+    }
+}
+
 const PHASES: [&str; 4] = ["first-import", "rate-limited", "incremental", "oauth"];
 
 pub(super) fn env_number(name: &str) -> Option<u64> {
@@ -225,13 +244,7 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     )
     .await;
     sim.shutdown().await;
-    problems.extend(kills.failures.iter().cloned());
-    Outcome {
-        kills,
-        tallies,
-        rotations: None,
-        problems,
-    }
+    Outcome::new(kills, tallies, None, problems)
 }
 
 /// (2) First imports under Enterprise budgets, a simulated minute a
@@ -264,13 +277,7 @@ async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome 
     )
     .await;
     sim.shutdown().await;
-    problems.extend(kills.failures.iter().cloned());
-    Outcome {
-        kills,
-        tallies,
-        rotations: None,
-        problems,
-    }
+    Outcome::new(kills, tallies, None, problems)
 }
 
 /// Changes to the account between two kills: tickets created, updated,
@@ -376,18 +383,12 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     )
     .await;
     eprintln!("incremental: {refused} mutations refused by the simulator");
-    problems.extend(kills.failures.iter().cloned());
     sim.advance_time(*STEP_SECS.end());
     problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
     let truth = sim.ground_truth("acme");
     let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
     sim.shutdown().await;
-    Outcome {
-        kills,
-        tallies,
-        rotations: None,
-        problems,
-    }
+    Outcome::new(kills, tallies, None, problems)
 }
 
 /// Calls of the simulator's token endpoint: one per rotation.
@@ -496,15 +497,9 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     if during == 0 {
         problems.push("no refresh token rotated during the kills".into());
     }
-    problems.extend(kills.failures.iter().cloned());
     let rotations = Some((during, token_calls(&sim)));
     sim.shutdown().await;
-    Outcome {
-        kills,
-        tallies,
-        rotations,
-        problems,
-    }
+    Outcome::new(kills, tallies, rotations, problems)
 }
 
 /// The token was never lost: with the last access token expired at the
