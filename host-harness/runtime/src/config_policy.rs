@@ -24,6 +24,17 @@ pub fn secret_fields(schema: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The secret fields of `spec`'s config schema, once its host, token and
+/// authorize templates are known to name none of them.
+pub(crate) fn checked_secret_fields(spec: &ConnectorSpec) -> Result<Vec<String>, ConnectorError> {
+    let schema: Value = serde_json::from_str(&spec.config_schema).map_err(|e| {
+        ConnectorError::Internal(format!("the connector's config schema is not JSON: {e}"))
+    })?;
+    let secrets = secret_fields(&schema);
+    check_host_templates(spec, &secrets)?;
+    Ok(secrets)
+}
+
 /// The values that decide where a connection may send requests (and its
 /// credentials) must come from the operator: a connector may normalize a
 /// field that fills a host template (a pasted URL reduced to a subdomain),
@@ -59,10 +70,7 @@ pub(crate) fn check_host_fields(
 /// endpoints) may not name a secret field: a connector could otherwise
 /// spell a secret into a host name, which leaks through DNS and the TLS
 /// handshake before any policy check refuses the request.
-pub(crate) fn check_host_templates(
-    spec: &ConnectorSpec,
-    secrets: &[String],
-) -> Result<(), ConnectorError> {
+fn check_host_templates(spec: &ConnectorSpec, secrets: &[String]) -> Result<(), ConnectorError> {
     let oauth_urls = spec
         .auth_schemes
         .iter()

@@ -11,7 +11,7 @@ use serde_json::Value;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use crate::config_policy::secret_fields;
-use crate::config_policy::{check_host_fields, check_host_templates, check_oauth_origin};
+use crate::config_policy::{check_host_fields, check_oauth_origin, checked_secret_fields};
 use crate::contract::{AuthKind, ConnectorSpec, NormalizedRecord, Page, PageRequest, StreamInfo};
 use crate::credentials::{choose_scheme, CredentialStore, Credentials};
 use crate::engine::{Limits, LoadedConnector, Runtime};
@@ -225,11 +225,7 @@ impl Connection {
                 "the config must be a JSON object",
             ));
         };
-        let schema: Value = serde_json::from_str(&self.spec.config_schema).map_err(|e| {
-            ConnectorError::Internal(format!("the connector's config schema is not JSON: {e}"))
-        })?;
-        let secrets = secret_fields(&schema);
-        check_host_templates(&self.spec, &secrets)?;
+        let secrets = checked_secret_fields(&self.spec)?;
         let mut guest_config = config.clone();
         for field in &secrets {
             if let Some(value) = guest_config.get_mut(field) {

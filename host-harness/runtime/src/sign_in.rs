@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::config_policy::{check_host_templates, check_oauth_origin, secret_fields};
+use crate::config_policy::{check_oauth_origin, checked_secret_fields};
 use crate::contract::{AuthKind, ConnectorSpec, OAuth2};
 use crate::credentials::{rows, CredentialStore};
 use crate::errors::ConnectorError;
@@ -118,8 +118,7 @@ impl SignIn {
         redirect_uri: &str,
         redactor: &Redactor,
     ) -> Result<Self, ConnectorError> {
-        let schema = serde_json::from_str(&spec.config_schema).unwrap_or_default();
-        check_host_templates(spec, &secret_fields(&schema))?;
+        checked_secret_fields(spec)?;
         let (oauth, authorize_template) = sign_in_client(spec, requested)?;
         let endpoint = TokenEndpoint::new(oauth, config, redactor)?;
         let authorize = fill_url(authorize_template, config)?;
