@@ -90,6 +90,9 @@ pub struct Config {
     pub include_internal_notes: bool,
     /// Whether only tickets with a comment by a customer are imported.
     pub only_tickets_with_customer_comments: bool,
+    /// Whether the first import may read older comments from the
+    /// account-wide audit list (else ticket by ticket).
+    pub use_audit_list: bool,
 }
 
 impl Config {
@@ -351,6 +354,7 @@ pub fn configure(
     let include_internal_notes = reader.boolean("include_internal_notes", true);
     let only_tickets_with_customer_comments =
         reader.boolean("only_tickets_with_customer_comments", false);
+    let use_audit_list = reader.boolean("use_audit_list", true);
 
     let errors = reader.errors;
     let (Some(subdomain), Some(auth), true) = (subdomain, auth, errors.is_empty()) else {
@@ -388,6 +392,7 @@ pub fn configure(
             import_comments,
             include_internal_notes,
             only_tickets_with_customer_comments,
+            use_audit_list,
         },
         normalized,
     ))

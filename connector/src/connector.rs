@@ -270,7 +270,8 @@ fn fetch_records(
         } else if page.records.is_empty() {
             page.requests < MAX_REQUESTS_PER_PAGE && !ratelimit::exhausted(&page.budgets)
         } else {
-            page.requests < fetch::requests_per_page(stream) && !ratelimit::low(&page.budgets)
+            page.requests < fetch::requests_per_page(stream, page.next_cursor.as_deref())
+                && !ratelimit::low(&page.budgets)
         };
         if !more {
             return Ok(page);

@@ -89,6 +89,7 @@ pub(super) fn seeded(config: &Config) -> MemoryStorage {
         split::Split {
             start: NOW - 30 * 86_400,
             marked: true,
+            audits: false,
         },
     )
     .unwrap();

@@ -69,12 +69,11 @@ fn map_by_stream(
 ) -> Result<Vec<NormalizedRecord>, ConnectorError> {
     match stream {
         StreamName::Tickets => conversation::map(ctx, raw).map(|r| vec![r]),
-        StreamName::TicketComments => {
+        StreamName::TicketComments | StreamName::TicketCommentsBackfill => {
             let mut records = message::map(ctx, raw)?;
             records.extend(change::map(raw)?);
             Ok(records)
         }
-        StreamName::TicketCommentsBackfill => message::map(ctx, raw),
         StreamName::Users => directory::map_person(raw).map(|r| vec![r]),
         StreamName::Organizations => directory::map_account(raw).map(|r| vec![r]),
         StreamName::TicketFields => catalog::map_field(raw).map(|r| vec![r]),

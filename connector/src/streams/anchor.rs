@@ -8,7 +8,7 @@ use super::cursor::State;
 use super::filter::TicketPeek;
 use super::StreamName;
 use crate::api::HttpRequestSpec;
-use crate::state::split::{self, Split};
+use crate::state::split::{self, Source, Split};
 use crate::state::window;
 use crate::types::ConnectorError;
 
@@ -30,7 +30,7 @@ pub(super) fn window_start(ctx: &FetchContext<'_>) -> Result<Option<u64>, Connec
 /// at the window's start (`tickets` still marks the older tickets).
 pub(super) fn undivided(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
     if split::stored(ctx.storage)?.is_none() {
-        split::store(ctx.storage, Split::unmarked(start))?;
+        split::store(ctx.storage, Split::unmarked(start, Source::PerTicket))?;
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! `ticket_comments_backfill`: for every ticket in a pending set (imported,
-//! and created before the split of the comment history, see
-//! `state::split`), the comments made before the split, read ticket by
+//! `ticket_comments_backfill`: first, when the split's source is the
+//! account-wide audit list, its walk (`super::audits`); then, for every
+//! ticket in a pending set (imported, created before the split of the
+//! comment history and not served by the walk, see `state::split`), the
+//! comments made before the split, read ticket by
 //! ticket from `/api/v2/tickets/{id}/comments.json` on the account budget;
 //! later comments come from the events export (`ticket_comments`).
 //!
@@ -16,6 +18,7 @@
 
 use serde::Deserialize;
 
+use super::audits;
 use super::body::{peek, Body};
 use super::context::{FetchContext, Handled, PlannedRequest, Step, LIST_MAX};
 use super::cursor::{self, State};
@@ -115,6 +118,10 @@ pub(super) fn plan(
     next: u64,
     after: Option<&str>,
 ) -> Result<Step, ConnectorError> {
+    if after.is_none() && audits::walking(ctx)? {
+        // The audit list first (splits whose source it is).
+        return Ok(audits::request(ctx, None));
+    }
     if after.is_some() {
         return Ok(Step::Request(comments_request(
             ctx, comments, generation, next, after,

@@ -46,6 +46,26 @@ pub enum State {
         /// The tickets stream's state after the probe.
         resume: Box<State>,
     },
+    /// The first import's tickets are read and the events export probed:
+    /// one request to the account-wide audit list tells whether it answers
+    /// (then the split is `audits_start`, else `per_ticket_start`); then
+    /// `resume`.
+    AuditProbe {
+        /// The split when the audit list serves the earlier comments.
+        audits_start: u64,
+        /// The split when they all come per ticket.
+        per_ticket_start: u64,
+        /// The tickets stream's state after the probe.
+        resume: Box<State>,
+    },
+    /// The account-wide audit list walked back from its newest page: the
+    /// audits made before the split of the tickets it serves; then the
+    /// per-ticket queue.
+    Walk {
+        /// The list's cursor towards older audits (none: its newest page).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+    },
     /// Tickets whose comments made before the split are read one by one:
     /// the pending sets from generation `generation`, ticket `next`, on.
     Queue {
@@ -108,6 +128,10 @@ pub enum Phase {
     Sweep,
     /// [`State::Probe`].
     Probe,
+    /// [`State::AuditProbe`].
+    AuditProbe,
+    /// [`State::Walk`].
+    Walk,
     /// [`State::Queue`].
     Queue,
     /// [`State::After`].
@@ -128,6 +152,8 @@ impl State {
             State::Backfill { .. } => Phase::Backfill,
             State::Sweep { .. } => Phase::Sweep,
             State::Probe { .. } => Phase::Probe,
+            State::AuditProbe { .. } => Phase::AuditProbe,
+            State::Walk { .. } => Phase::Walk,
             State::Queue { .. } => Phase::Queue,
             State::After { .. } => Phase::After,
             State::Time { .. } => Phase::Time,
@@ -188,6 +214,15 @@ mod tests {
             State::Probe {
                 at: 7,
                 resume: Box::new(State::After { after: "C".into() }),
+            },
+            State::AuditProbe {
+                audits_start: 9,
+                per_ticket_start: 7,
+                resume: Box::new(State::After { after: "C".into() }),
+            },
+            State::Walk { before: None },
+            State::Walk {
+                before: Some("MTcwMDAwMDAwMA".into()),
             },
             State::Queue {
                 generation: 4,

@@ -75,6 +75,7 @@ const TICKETS: Definition = define(
         Phase::Backfill,
         Phase::Sweep,
         Phase::Probe,
+        Phase::AuditProbe,
         Phase::After,
         Phase::Time,
     ],
@@ -96,7 +97,7 @@ const TICKET_COMMENTS_BACKFILL: Definition = define(
     Family::PerTicket,
     "/api/v2/tickets/{id}/comments.json",
     "comments",
-    &[Phase::Queue],
+    &[Phase::Walk, Phase::Queue],
 );
 const USERS: Definition = define(
     Family::CursorExport,

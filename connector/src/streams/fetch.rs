@@ -15,13 +15,13 @@
 use super::body::Body;
 use super::context::Handled;
 pub use super::context::{FetchContext, PlannedRequest, Step, EXCLUSION_SECS};
-use super::cursor::{self, State};
+use super::cursor::{self, Phase, State};
 use super::definition::{Definition, Family};
 use super::filter::brand_ids;
 pub use super::ratings::RATINGS_LOOKBACK_SECS;
 use super::search::Query;
 pub use super::search::SEARCH_LAG_SECS;
-use super::{anchor, backfill, exports, lists, probe, ratings, search, StreamName};
+use super::{anchor, audits, backfill, exports, lists, probe, ratings, search, StreamName};
 use crate::api::errors::{self, ErrorContext};
 use crate::api::{ratelimit, HttpResponse};
 use crate::state::{split, window};
@@ -76,12 +76,17 @@ fn initial_state(ctx: &FetchContext<'_>, stream: StreamName) -> Result<State, Co
     })
 }
 
-/// Requests one page of a stream may make while it yields records (more
-/// while steps yield none, see the driver).
-pub fn requests_per_page(stream: StreamName) -> u32 {
-    match Definition::of(stream).endpoint.family {
-        Family::PerTicket => backfill::TICKETS_AT_ONCE as u32,
-        _ => 1,
+/// Requests one page of a stream at `cursor` may make while it yields
+/// records (more while steps yield none, see the driver): several for the
+/// per-ticket queue, one otherwise (a page of the audit list is big).
+pub fn requests_per_page(stream: StreamName, cursor: Option<&str>) -> u32 {
+    let queue = cursor
+        .and_then(|c| cursor::decode(stream.as_str(), c).ok())
+        .is_some_and(|s| s.phase() == Phase::Queue);
+    if queue && Definition::of(stream).endpoint.family == Family::PerTicket {
+        backfill::TICKETS_AT_ONCE as u32
+    } else {
+        1
     }
 }
 
@@ -131,6 +136,8 @@ fn plan(ctx: &FetchContext<'_>, stream: StreamName, state: State) -> Result<Step
             search::request(ctx, Query::UpdatedSince(*since), after.as_deref())
         }
         State::Probe { at, .. } => probe::request(ctx, *at),
+        State::AuditProbe { .. } => probe::audits_request(ctx),
+        State::Walk { before } => return Ok(audits::request(ctx, before.as_deref())),
         State::Queue {
             generation,
             next,
@@ -170,8 +177,9 @@ fn plan(ctx: &FetchContext<'_>, stream: StreamName, state: State) -> Result<Step
 }
 
 /// Turns a response into a page. Non-success statuses become classified
-/// errors, except a comments page of a ticket deleted meanwhile (skipped)
-/// and an expired search-export cursor (the search restarts). The caller
+/// errors, except a comments page of a ticket deleted meanwhile (skipped),
+/// an expired search-export cursor (the search restarts) and an audit list
+/// refused (403, 404: the earlier comments come per ticket). The caller
 /// reads the response's budgets.
 pub fn handle_response(
     ctx: &mut FetchContext<'_>,
@@ -219,20 +227,30 @@ pub fn handle_all(
     (all, None)
 }
 
-/// A failed response: a skipped ticket, a restarted search, or an error.
+/// A failed response: a skipped ticket, a restarted search, an audit list
+/// refused, or an error.
 fn handle_failure(
     ctx: &FetchContext<'_>,
     planned: &PlannedRequest,
     response: &HttpResponse,
 ) -> Result<Handled, ConnectorError> {
     let status = response.status;
-    if let State::Queue {
-        generation, next, ..
-    } = &planned.state
-    {
-        if status == 404 {
+    let refused = matches!(status, 403 | 404);
+    match &planned.state {
+        State::Queue {
+            generation, next, ..
+        } if status == 404 => {
             return Ok(backfill::skipped(*generation, *next, ctx.sync_started_at));
         }
+        State::AuditProbe {
+            audits_start,
+            per_ticket_start,
+            resume,
+        } if refused => {
+            return probe::audits_answered(ctx, false, *audits_start, *per_ticket_start, resume);
+        }
+        State::Walk { .. } if refused => return audits::refused(ctx),
+        _ => {}
     }
     if let Some(restarted) = search::restart(&planned.state, status) {
         return Ok(Handled::Next(restarted));
@@ -267,6 +285,12 @@ fn handle(
             resume,
         } => search::sweep_page(ctx, &body, *since, after.is_none(), *resume),
         State::Probe { at, resume } => probe::page(ctx, &body, *at, resume, &budgets),
+        State::AuditProbe {
+            audits_start,
+            per_ticket_start,
+            resume,
+        } => probe::audits_answered(ctx, true, *audits_start, *per_ticket_start, resume),
+        State::Walk { .. } => audits::page(ctx, &body),
         State::Queue {
             generation, next, ..
         } => backfill::page(ctx, endpoint, &body, *generation, *next),

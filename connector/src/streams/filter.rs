@@ -83,6 +83,29 @@ pub fn brand_ids(
     Ok(Some(ids))
 }
 
+/// Decides whether a ticket's comments and field changes are kept, wherever
+/// they come from (the events export, the audit list): not those of a
+/// ticket the brand filter leaves out.
+pub struct CommentFilter {
+    brand_filter: bool,
+    other_brand: Marks,
+}
+
+impl CommentFilter {
+    /// The filter of a config.
+    pub fn new(config: &Config) -> Self {
+        CommentFilter {
+            brand_filter: !config.brands.is_empty(),
+            other_brand: Marks::new(OTHER_BRAND),
+        }
+    }
+
+    /// Whether the comments and changes of the ticket are kept.
+    pub fn keeps(&mut self, storage: &dyn Storage, ticket: u64) -> Result<bool, ConnectorError> {
+        Ok(!(self.brand_filter && self.other_brand.is_marked(storage, ticket)?))
+    }
+}
+
 /// Decides which tickets a page keeps, and records what later streams need.
 pub struct TicketFilter {
     brands: Option<HashSet<u64>>,

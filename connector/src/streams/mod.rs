@@ -3,6 +3,7 @@
 //! [`fetch::handle_response`]).
 
 mod anchor;
+mod audits;
 mod backfill;
 mod body;
 mod context;
@@ -33,7 +34,9 @@ pub enum StreamName {
     /// Comments and field changes, from the incremental ticket-events
     /// export.
     TicketComments,
-    /// Comments made before the events export's start, ticket by ticket.
+    /// Comments and field changes made before the events export's start:
+    /// from the account-wide audit list, and ticket by ticket for the
+    /// tickets it does not list.
     TicketCommentsBackfill,
     /// Users, from the cursor-based incremental export.
     Users,
@@ -92,7 +95,7 @@ impl StreamName {
         match self {
             StreamName::Tickets => &["conversation"],
             StreamName::TicketComments => &["message", "change"],
-            StreamName::TicketCommentsBackfill => &["message"],
+            StreamName::TicketCommentsBackfill => &["message", "change"],
             StreamName::Users => &["person"],
             StreamName::Organizations => &["account"],
             StreamName::TicketFields => &["field"],
@@ -114,7 +117,7 @@ impl StreamName {
         match self {
             StreamName::Tickets => "Tickets (incremental cursor export), unsolved ones older than the history included; deleted tickets become tombstones",
             StreamName::TicketComments => "Comments and internal notes, in bulk from the incremental ticket-events export (chat transcripts split into one message per line), and field changes (status, priority, ...)",
-            StreamName::TicketCommentsBackfill => "Comments made before the events export's start, ticket by ticket, of the tickets created before it",
+            StreamName::TicketCommentsBackfill => "Comments and field changes made before the events export's start, of the tickets created before it: from the account-wide audit list (admins, 1,000 audits a request), and ticket by ticket for those it does not list (archived tickets) or when it is refused (comments only)",
             StreamName::Users => "Users (incremental cursor export); deleted users become tombstones",
             StreamName::Organizations => "Organizations (incremental time-based export)",
             StreamName::TicketFields => "Ticket field definitions, whose titles and option labels key the tickets' custom fields",

@@ -1,7 +1,11 @@
 //! The split of the comment history at the end of the first import's sweep
 //! of the tickets (see `state::split`): where splitting may pay, one probe
 //! page of the events export measures how many events the tickets have;
-//! then the split is stored and the tickets created before it are marked.
+//! unless the config says not to, one request to the account-wide audit
+//! list (one audit) tells whether it answers: refused (403, not an admin's
+//! token; 404), the earlier comments all come per ticket, as without it.
+//! Then the split is stored and the tickets to read per ticket marked (with
+//! the audit list, when its walk ends).
 
 use super::body::{peek, Body};
 use super::context::{FetchContext, Handled, EXPORT_MAX};
@@ -9,7 +13,7 @@ use super::cursor::{self, State};
 use super::exports::TimedPeek;
 use super::StreamName;
 use crate::api::{ratelimit, HttpRequestSpec};
-use crate::state::split::{self, Plan, Rate, Rates, Scheme, Split};
+use crate::state::split::{self, Plan, Rate, Rates, Scheme, Source, Split};
 use crate::state::window;
 use crate::types::{Budget, ConnectorError, Page};
 
@@ -53,9 +57,9 @@ pub(super) fn finish_sweep(
     mut page: Page,
     budgets: &[Budget],
 ) -> Result<Handled, ConnectorError> {
-    let start = match split::stored(ctx.storage)? {
+    let (start, source) = match split::stored(ctx.storage)? {
         Some(Split { marked: true, .. }) => return Ok(Handled::Page(page)),
-        Some(split) => split.start,
+        Some(split) => (split.start, split.source()),
         None => {
             let Some(window) = window::stored_start(ctx.storage, ctx.config)? else {
                 return Ok(Handled::Page(page));
@@ -70,10 +74,10 @@ pub(super) fn finish_sweep(
                 }));
                 return Ok(Handled::Page(page));
             }
-            window
+            (window, Source::PerTicket)
         }
     };
-    settle(ctx, start)?;
+    settle(ctx, start, source)?;
     Ok(Handled::Page(page))
 }
 
@@ -88,12 +92,13 @@ fn probe_at(ctx: &FetchContext<'_>, budgets: &[Budget]) -> Result<Option<u64>, C
         return Ok(None);
     };
     let plan = Plan::collect(ctx.storage, scheme)?;
-    let j = plan.best(split::PRIOR_EVENTS_PER_TICKET, rates);
+    let j = plan.best(split::PRIOR_EVENTS_PER_TICKET, rates, Source::PerTicket);
     Ok((j > 0).then(|| scheme.boundary(j)))
 }
 
 /// The probe: how many events the tickets have, from one page of the events
-/// export; then the split where both endpoints finish together.
+/// export; then the split where the sources finish together, or the probe
+/// of the audit list, which chooses between two.
 pub(super) fn page(
     ctx: &mut FetchContext<'_>,
     body: &Body<'_>,
@@ -102,7 +107,7 @@ pub(super) fn page(
     budgets: &[Budget],
 ) -> Result<Handled, ConnectorError> {
     let window = window::stored_start(ctx.storage, ctx.config)?.unwrap_or(at);
-    let start = match (Scheme::stored(ctx.storage)?, rates(budgets)) {
+    let starts = match (Scheme::stored(ctx.storage)?, rates(budgets)) {
         (Some(scheme), Some(rates)) => {
             let plan = Plan::collect(ctx.storage, scheme)?;
             let events = body.items("ticket_events")?;
@@ -125,29 +130,74 @@ pub(super) fn page(
             let per_ticket = plan
                 .calibrate(at, until, counted)
                 .unwrap_or(split::PRIOR_EVENTS_PER_TICKET);
-            scheme.boundary(plan.best(per_ticket, rates))
+            let start = |source| scheme.boundary(plan.best(per_ticket, rates, source));
+            Some((start(Source::AuditList), start(Source::PerTicket)))
         }
-        _ => window,
+        _ => None,
     };
-    settle(ctx, start)?;
-    Ok(Handled::Page(Page {
+    match starts {
+        Some((audits_start, per_ticket_start)) if ctx.config.use_audit_list => {
+            let probe = State::AuditProbe {
+                audits_start,
+                per_ticket_start,
+                resume: Box::new(resume.clone()),
+            };
+            return Ok(Handled::Next(probe));
+        }
+        Some((_, per_ticket_start)) => settle(ctx, per_ticket_start, Source::PerTicket)?,
+        None => settle(ctx, window, Source::PerTicket)?,
+    }
+    Ok(resumed(resume))
+}
+
+/// The probe of the audit list: one audit, to learn whether it answers.
+pub(super) fn audits_request(ctx: &FetchContext<'_>) -> (HttpRequestSpec, String) {
+    let http = ctx.url(super::audits::PATH).param("limit", "1").get();
+    (http, "the account-wide audit list".to_owned())
+}
+
+/// The audit list answers (`available`) or refused: the split of its source,
+/// stored; then the tickets stream resumes.
+pub(super) fn audits_answered(
+    ctx: &FetchContext<'_>,
+    available: bool,
+    audits_start: u64,
+    per_ticket_start: u64,
+    resume: &State,
+) -> Result<Handled, ConnectorError> {
+    if available {
+        settle(ctx, audits_start, Source::AuditList)?;
+    } else {
+        settle(ctx, per_ticket_start, Source::PerTicket)?;
+    }
+    Ok(resumed(resume))
+}
+
+/// The last page of the sweep, resuming at `resume`.
+fn resumed(resume: &State) -> Handled {
+    Handled::Page(Page {
         next_cursor: Some(cursor::encode(resume)),
         done: true,
         ..Page::default()
-    }))
+    })
 }
 
-/// Stores the split and marks the tickets created before it.
-fn settle(ctx: &FetchContext<'_>, start: u64) -> Result<(), ConnectorError> {
-    split::store(ctx.storage, Split::unmarked(start))?;
-    if let Some(scheme) = Scheme::stored(ctx.storage)? {
-        split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
+/// Stores the split and, reading per ticket, marks the tickets created
+/// before it (with the audit list, its walk marks those it cannot serve).
+fn settle(ctx: &FetchContext<'_>, start: u64, source: Source) -> Result<(), ConnectorError> {
+    let unmarked = Split::unmarked(start, source);
+    split::store(ctx.storage, unmarked)?;
+    match (Scheme::stored(ctx.storage)?, source) {
+        (Some(scheme), Source::PerTicket) => {
+            split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
+        }
+        _ => {}
     }
     split::store(
         ctx.storage,
         Split {
-            start,
             marked: true,
+            ..unmarked
         },
     )?;
     Ok(())

@@ -6,7 +6,7 @@ use super::body::seconds;
 use super::context::FetchContext;
 use super::filter::TicketPeek;
 use crate::state::marks::Marks;
-use crate::state::split::{self, Scheme, Split, TicketLog};
+use crate::state::split::{self, audits, Scheme, Split, TicketLog};
 use crate::state::window;
 use crate::time;
 use crate::types::ConnectorError;
@@ -16,6 +16,7 @@ pub(super) struct Noted {
     id: u64,
     created: u64,
     updated: u64,
+    closed: bool,
 }
 
 impl Noted {
@@ -29,12 +30,14 @@ impl Noted {
             id: ticket.id,
             created: created.max(0) as u64,
             updated: seconds(ticket.updated_at.as_deref()),
+            closed: ticket.status.as_deref() == Some("closed"),
         })
     }
 }
 
 /// Notes the tickets of a page. During the first import every ticket is
-/// logged (to split the comment history); later, a ticket created before
+/// logged (to split the comment history), and whether it may be archived
+/// (`state::split::audits`); later, a ticket created before
 /// the split and seen for the first time is marked for the per-ticket
 /// comments.
 pub(super) fn note_tickets(
@@ -53,6 +56,7 @@ pub(super) fn note_tickets(
         Some(Split {
             start,
             marked: true,
+            ..
         }) => {
             let mut pending = Marks::new(split::pending(ctx.sync_started_at));
             for t in tickets.iter().filter(|t| t.created < start) {
@@ -64,9 +68,13 @@ pub(super) fn note_tickets(
             pending.flush(ctx.storage)?;
         }
         _ => {
+            let mut archivable = Marks::new(split::ARCHIVABLE);
             for t in tickets {
                 log.set(ctx.storage, &scheme, t.id, t.created, t.updated)?;
+                let possibly = audits::possibly_archived(t.closed, t.updated, ctx.sync_started_at);
+                archivable.set(ctx.storage, t.id, possibly)?;
             }
+            archivable.flush(ctx.storage)?;
         }
     }
     log.flush(ctx.storage)?;
