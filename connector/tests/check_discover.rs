@@ -139,7 +139,7 @@ fn discover_lists_streams_for_the_config() {
         .find(|s| s.name == "ticket_comments_backfill")
         .unwrap();
     assert_eq!(backfill.depends_on, vec!["users", "tickets"]);
-    assert_eq!(backfill.record_kinds, vec!["message"]);
+    assert_eq!(backfill.record_kinds, vec!["message", "change"]);
 
     let quiet = common::connector(json!({"import_comments": false}));
     assert!(quiet

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use zendesk_connector::types::{Page, PageRequest};
 use zendesk_connector::{MemoryStorage, NativeConnector};
 
-use super::{response, ScriptedHttp};
+use super::{connector, response, ScriptedHttp};
 
 /// 2026-01-01T00:00:00Z.
 pub const NOW: u64 = 1_767_225_600;
@@ -109,4 +109,108 @@ pub fn limited_ok(
     let headers = limited(account_left, exports_left);
     let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     response(200, body, &refs)
+}
+
+/// When ticket `i + 1` of [`swept_and_probed`] was created (and updated).
+pub fn created(i: u64) -> u64 {
+    START + i * ((CAP - START) / 2000)
+}
+
+/// A rate-limited first import, its sweep of the tickets done and its
+/// probe of the events export answered.
+pub struct Swept {
+    /// The connector.
+    pub connector: NativeConnector<MemoryStorage>,
+    /// Its script, every response used.
+    pub http: ScriptedHttp,
+    /// The page the probe's answer gave.
+    pub probed: Page,
+    /// Where the probe read the events export.
+    pub probe_at: u64,
+}
+
+/// 2000 tickets created evenly over the window ([`created`]), each updated
+/// at once, swept from the search export under Enterprise budgets; the
+/// probe of the events export finds twice the events per ticket assumed.
+pub fn swept_and_probed(config: Value) -> Swept {
+    let mut connector = connector(config);
+    let mut http = ScriptedHttp::default();
+    let spacing = (CAP - START) / 2000;
+    let results = |range: std::ops::Range<u64>| -> Vec<Value> {
+        range
+            .map(|i| {
+                ticket(
+                    i + 1,
+                    created(i),
+                    json!({"created_at": at(created(i)), "updated_at": at(created(i))}),
+                )
+            })
+            .collect()
+    };
+    http.expect("search/export.json?query=type%3Aticket%20status%3Csolved", limited_ok(r#"{"results":[],"meta":{"has_more":false}}"#, 690, None))
+        .expect("search/export.json?query=type%3Aticket%20updated%3E%3D2025-10-02&filter%5Btype%5D=ticket&page%5Bsize%5D=1000", limited_ok(&json!({"results": results(0..1000), "meta": {"has_more": true, "after_cursor": "S1"}}).to_string(), 689, None))
+        .expect("page%5Bafter%5D=S1", limited_ok(&json!({"results": results(1000..2000), "meta": {"has_more": false}}).to_string(), 688, None));
+    let mut cursor = None;
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        let page = fetch(&mut connector, &mut http, "tickets", cursor.as_deref());
+        cursor = page.next_cursor.clone();
+        pages.push(page);
+    }
+    assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 2000);
+    let resume = NOW - 600;
+    assert_eq!(
+        pages[0].requests, 2,
+        "the older unsolved tickets, then the sweep"
+    );
+    assert_eq!(
+        cursor_json(&pages[1]),
+        json!({"v": 1, "phase": "time", "start": resume}),
+        "after the search sweep, the export takes over a margin before it began"
+    );
+
+    // The export's last page: the split is planned, after one probe.
+    http.expect(
+        &format!("cursor.json?start_time={resume}&"),
+        limited_ok(
+            r#"{"tickets":[],"after_cursor":"E","end_of_stream":true}"#,
+            687,
+            Some(0),
+        ),
+    );
+    let last = fetch(&mut connector, &mut http, "tickets", cursor.as_deref());
+    assert!(!last.done);
+    let probe = cursor_json(&last);
+    assert_eq!(probe["phase"], "probe");
+    assert_eq!(probe["resume"], json!({"phase": "after", "after": "E"}));
+    let probe_at = probe["at"].as_u64().unwrap();
+    assert!(probe_at > START && probe_at < CAP, "{probe_at}");
+
+    // Twice the events per ticket that were assumed: the split moves later.
+    let activity = 125;
+    let span = activity * spacing;
+    let events: Vec<Value> = (0..1000u64)
+        .map(|i| json!({"id": i + 1, "ticket_id": 1, "timestamp": probe_at + i * span / 1000, "child_events": []}))
+        .collect();
+    http.expect(
+        &format!("/api/v2/incremental/ticket_events.json?start_time={probe_at}&per_page=1000"),
+        limited_ok(
+            &json!({"ticket_events": events, "end_time": probe_at + span, "end_of_stream": false})
+                .to_string(),
+            686,
+            Some(0),
+        ),
+    );
+    let settled = fetch(
+        &mut connector,
+        &mut http,
+        "tickets",
+        last.next_cursor.as_deref(),
+    );
+    Swept {
+        connector,
+        http,
+        probed: settled,
+        probe_at,
+    }
 }

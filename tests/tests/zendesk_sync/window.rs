@@ -1,6 +1,7 @@
 //! The import window: tickets created before it come with all their
 //! comments, and a rate-limited first import splits the comments between
-//! the export and per-ticket budgets, each comment arriving once.
+//! the export, the account-wide audit list and the per-ticket endpoint,
+//! each comment arriving once.
 
 use super::*;
 
@@ -118,6 +119,92 @@ async fn the_first_comment_of_a_ticket_created_just_before_the_window_is_importe
     assert!(comments_of(&truth, &live).is_subset(&messages));
 }
 
+/// The date (`YYYY-MM-DD`, UTC) of Unix seconds `at`.
+fn date_of(at: i64) -> String {
+    // Howard Hinnant's days-to-civil.
+    let z = at.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Change records of `stream` made before `split`, and after it.
+fn changes_around(env: &Env, stream: &str, split: u64) -> (i64, i64) {
+    let db = env.db.lock();
+    let count = |op: &str| -> i64 {
+        db.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM records WHERE connection = 'acme' AND kind = 'change'
+                 AND stream = ?1 AND unixepoch(json_extract(data, '$.at')) {op} ?2"
+            ),
+            (stream, split as i64),
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    (count("<"), count(">="))
+}
+
+/// Under Zendesk's budgets, with 10% of the tickets archived and the whole
+/// history imported: the comments and field changes made before the split
+/// come from the account-wide audit list for the tickets it lists, those of
+/// archived tickets per ticket, later ones from the export; each comment
+/// exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list() {
+    use zendesk_sim::RateLimits;
+    let env = env(SimConfig {
+        history_days: 60,
+        archived_share: 0.1,
+        rate_limits: RateLimits::plan("enterprise"),
+        time_scale: 60.0,
+        ..tickets(6000)
+    })
+    .await;
+    let mut config = env.token_config("acme");
+    // Archived tickets span 60 days ending 135 days ago.
+    config["start_date"] = json!(date_of(env.sim.now() - 200 * 86_400));
+    let recipe = env.recipe("acme", config, "api_token");
+    sync_to_the_end(&env.db, &recipe).await;
+
+    let truth = env.sim.ground_truth("acme");
+    let (live, _) = env.ids("acme", "conversation");
+    assert_eq!(live, truth.tickets.live(), "live tickets");
+    let split = stored(&env, "acme", "comment-split");
+    assert_eq!(split["audits"], true, "{split}");
+    let split = split["start"].as_u64().unwrap();
+    let (messages, _) = env.ids("acme", "message");
+    assert_eq!(
+        messages,
+        truth.comments_with_split_at(split as i64),
+        "comments"
+    );
+    assert_eq!(duplicated_messages(&env, "acme"), 0);
+    let counts = env.sim.request_counts();
+    let walked = counts.get("all_ticket_audits").copied().unwrap_or(0);
+    assert!(walked >= 2, "the audit list was not walked: {counts:?}");
+    // Per ticket: the archived tickets alone (the list leaves them out).
+    let per_ticket = counts.get("ticket_comments").copied().unwrap_or(0);
+    let archived = truth.archived.len() as u64;
+    assert!(
+        per_ticket > 0 && per_ticket <= 2 * archived,
+        "{per_ticket} per ticket, {archived} archived: {counts:?}"
+    );
+    // The field changes made before the split came from the audit list.
+    let (before, after) = changes_around(&env, "ticket_comments_backfill", split);
+    assert!(before > 100 && after == 0, "{before} before, {after} after");
+    let (before, _) = changes_around(&env, "ticket_comments", split);
+    assert_eq!(before, 0, "the export delivers no change before the split");
+}
+
+/// The same budgets with the audit list switched off (`use_audit_list`):
+/// today's two-way split, every earlier comment per ticket.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     use zendesk_sim::RateLimits;
@@ -129,8 +216,12 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
         ..tickets(6000)
     })
     .await;
-    let recipe = env.token_recipe("acme");
+    let mut config = env.token_config("acme");
+    config["use_audit_list"] = json!(false);
+    let recipe = env.recipe("acme", config, "api_token");
     sync_to_the_end(&env.db, &recipe).await;
+    assert_eq!(stored(&env, "acme", "comment-split")["audits"], false);
+    assert_eq!(env.sim.request_counts().get("all_ticket_audits"), None);
 
     let truth = env.sim.ground_truth("acme");
     let (live, deleted) = env.ids("acme", "conversation");
