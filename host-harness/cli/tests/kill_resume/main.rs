@@ -84,20 +84,26 @@ fn pages(db: &Path) -> i64 {
     .unwrap_or(0)
 }
 
-/// Where the first import split the comment history (Unix seconds): older
-/// comments came per ticket, newer ones from the events export.
-fn comment_split(db: &Path) -> i64 {
+/// A member of the first import's split of the comment history.
+fn comment_split_member(db: &Path, member: &str) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
         .query_row(
-            "SELECT json_extract(CAST(value AS TEXT), '$.start') FROM kv WHERE key = 'comment-split'",
+            &format!("SELECT json_extract(CAST(value AS TEXT), '$.{member}') FROM kv WHERE key = 'comment-split'"),
             [],
             |r| r.get(0),
         )
         .unwrap()
 }
 
-/// Comments that came from the per-ticket endpoint.
+/// Where the first import split the comment history (Unix seconds): older
+/// comments came from the audit list or per ticket, newer ones from the
+/// events export.
+fn comment_split(db: &Path) -> i64 {
+    comment_split_member(db, "start")
+}
+
+/// Comments that came from the audit list or the per-ticket endpoint.
 fn per_ticket_comments(db: &Path) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
@@ -347,8 +353,9 @@ fn rate_limited_account() -> SimConfig {
 
 /// Under Zendesk's budgets (a simulated minute a second) the first import
 /// splits the comment history between the events export and the
-/// per-ticket endpoint; kills land in the split's probe and the per-ticket
-/// queue too. Every comment still arrives exactly once.
+/// account-wide audit list (walked back page by page); kills land in the
+/// split's probes and the walk too. Every comment still arrives exactly
+/// once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing() {
     let sim = Simulator::start_settled(rate_limited_account())
@@ -365,8 +372,19 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
 
     assert!(
         per_ticket_comments(&db) > 0,
-        "the history was not split: nothing came per ticket"
+        "the history was not split: nothing came from the audit list or per ticket"
     );
+    assert_eq!(
+        comment_split_member(&db, "audits"),
+        1,
+        "the audit list was not used"
+    );
+    let walked = sim
+        .request_counts()
+        .get("all_ticket_audits")
+        .copied()
+        .unwrap_or(0);
+    assert!(walked > 1, "the audit list was not walked");
     let truth = sim.ground_truth("acme");
     assert_clean(&tally(&db, &truth, Expect::SplitAt(comment_split(&db))));
     sim.shutdown().await;
