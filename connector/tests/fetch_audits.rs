@@ -75,6 +75,19 @@ fn audit(id: u64, ticket: u64, at_secs: u64, creation: bool) -> Value {
            "via": {"channel": "email"}, "events": events})
 }
 
+/// Each of `tickets` has one comment, made when it was created.
+fn expect_one_comment_each(swept: &mut Swept, tickets: std::ops::RangeInclusive<u64>) {
+    for ticket in tickets {
+        swept.http.expect(
+            &format!("/api/v2/tickets/{ticket}/comments.json"),
+            ok(&comments_page(
+                &[comment(ticket, created(ticket - 1))],
+                None,
+            )),
+        );
+    }
+}
+
 #[test]
 fn a_refused_audit_list_leaves_the_split_to_the_per_ticket_endpoint() {
     let mut swept = swept_and_probed(json!({}));
@@ -89,15 +102,7 @@ fn a_refused_audit_list_leaves_the_split_to_the_per_ticket_endpoint() {
         .collect();
     assert_eq!(pending(&swept), expected);
     // The per-ticket stream goes straight to its queue.
-    for ticket in 1..=10 {
-        swept.http.expect(
-            &format!("/api/v2/tickets/{ticket}/comments.json"),
-            ok(&comments_page(
-                &[comment(ticket, created(ticket - 1))],
-                None,
-            )),
-        );
-    }
+    expect_one_comment_each(&mut swept, 1..=10);
     let page = fetch(
         &mut swept.connector,
         &mut swept.http,
@@ -171,15 +176,7 @@ fn the_audit_list_serves_the_older_history_and_queues_what_it_did_not() {
         "/api/v2/ticket_audits.json?cursor=B1&limit=1000",
         ok(&oldest.to_string()),
     );
-    for ticket in 2..=11 {
-        swept.http.expect(
-            &format!("/api/v2/tickets/{ticket}/comments.json"),
-            ok(&comments_page(
-                &[comment(ticket, created(ticket - 1))],
-                None,
-            )),
-        );
-    }
+    expect_one_comment_each(&mut swept, 2..=11);
     let page = fetch(
         &mut swept.connector,
         &mut swept.http,

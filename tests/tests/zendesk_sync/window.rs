@@ -32,6 +32,17 @@ fn duplicated_messages(env: &Env, connection: &str) -> i64 {
         .unwrap()
 }
 
+/// Every comment a first import split at `split` delivers, each once.
+fn assert_each_comment_once(env: &Env, truth: &zendesk_sim::GroundTruth, split: u64) {
+    let (messages, _) = env.ids("acme", "message");
+    assert_eq!(
+        messages,
+        truth.comments_with_split_at(split as i64),
+        "comments"
+    );
+    assert_eq!(duplicated_messages(env, "acme"), 0);
+}
+
 /// The comments of `tickets` in the ground truth.
 fn comments_of(truth: &zendesk_sim::GroundTruth, tickets: &BTreeSet<u64>) -> BTreeSet<u64> {
     truth
@@ -119,6 +130,17 @@ async fn the_first_comment_of_a_ticket_created_just_before_the_window_is_importe
     assert!(comments_of(&truth, &live).is_subset(&messages));
 }
 
+/// 6000 tickets over 60 days under Zendesk's Enterprise budgets, a
+/// simulated minute per second.
+fn enterprise_account() -> SimConfig {
+    SimConfig {
+        history_days: 60,
+        rate_limits: zendesk_sim::RateLimits::plan("enterprise"),
+        time_scale: 60.0,
+        ..tickets(6000)
+    }
+}
+
 /// The date (`YYYY-MM-DD`, UTC) of Unix seconds `at`.
 fn date_of(at: i64) -> String {
     // Howard Hinnant's days-to-civil.
@@ -158,13 +180,9 @@ fn changes_around(env: &Env, stream: &str, split: u64) -> (i64, i64) {
 /// exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list() {
-    use zendesk_sim::RateLimits;
     let env = env(SimConfig {
-        history_days: 60,
         archived_share: 0.1,
-        rate_limits: RateLimits::plan("enterprise"),
-        time_scale: 60.0,
-        ..tickets(6000)
+        ..enterprise_account()
     })
     .await;
     let mut config = env.token_config("acme");
@@ -179,13 +197,7 @@ async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list
     let split = stored(&env, "acme", "comment-split");
     assert_eq!(split["audits"], true, "{split}");
     let split = split["start"].as_u64().unwrap();
-    let (messages, _) = env.ids("acme", "message");
-    assert_eq!(
-        messages,
-        truth.comments_with_split_at(split as i64),
-        "comments"
-    );
-    assert_eq!(duplicated_messages(&env, "acme"), 0);
+    assert_each_comment_once(&env, &truth, split);
     let counts = env.sim.request_counts();
     let walked = counts.get("all_ticket_audits").copied().unwrap_or(0);
     assert!(walked >= 2, "the audit list was not walked: {counts:?}");
@@ -207,15 +219,7 @@ async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list
 /// today's two-way split, every earlier comment per ticket.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
-    use zendesk_sim::RateLimits;
-    // Zendesk's budgets, a simulated minute per second.
-    let env = env(SimConfig {
-        history_days: 60,
-        rate_limits: RateLimits::plan("enterprise"),
-        time_scale: 60.0,
-        ..tickets(6000)
-    })
-    .await;
+    let env = env(enterprise_account()).await;
     let mut config = env.token_config("acme");
     config["use_audit_list"] = json!(false);
     let recipe = env.recipe("acme", config, "api_token");
@@ -250,13 +254,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
         .unwrap();
     assert!(split > window && split > first, "split {split}");
     assert!(counts["ticket_comments"] > 100, "{counts:?}");
-    let (messages, _) = env.ids("acme", "message");
-    assert_eq!(
-        messages,
-        truth.comments_with_split_at(split as i64),
-        "comments"
-    );
-    assert_eq!(duplicated_messages(&env, "acme"), 0);
+    assert_each_comment_once(&env, &truth, split);
 
     // Field changes, escalations among them.
     let escalations: i64 = env
