@@ -129,8 +129,8 @@ fn the_audit_list_serves_the_older_history_and_queues_what_it_did_not() {
     assert!(pending(&swept).is_empty(), "the walk marks, at its end");
     let start = audits_start;
 
-    // Nothing archived: the split is at the sweep's end.
-    assert!(created(1999) < start);
+    // Nothing archived: the split is late in the window.
+    assert!(start > created(1500) && start < CAP, "{start}");
     // The newest page: ticket 1's creation audit and one at the split (the
     // export's), and an audit of a ticket the sweep never saw.
     let newest = json!({"audits": [
