@@ -187,11 +187,8 @@ fn resumed(resume: &State) -> Handled {
 fn settle(ctx: &FetchContext<'_>, start: u64, source: Source) -> Result<(), ConnectorError> {
     let unmarked = Split::unmarked(start, source);
     split::store(ctx.storage, unmarked)?;
-    match (Scheme::stored(ctx.storage)?, source) {
-        (Some(scheme), Source::PerTicket) => {
-            split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
-        }
-        _ => {}
+    if let (Some(scheme), Source::PerTicket) = (Scheme::stored(ctx.storage)?, source) {
+        split::mark_before(ctx.storage, scheme.boundary_at(start), ctx.sync_started_at)?;
     }
     split::store(
         ctx.storage,
