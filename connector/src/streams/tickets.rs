@@ -1,31 +1,36 @@
 //! What the ticket pages of both exports (the search export and the
 //! incremental one) note: the tickets' creation times, for the split of the
-//! comment history, and the catalogs their filters read.
+//! comment history, the tickets deleted before their first import, and the
+//! catalogs their filters read.
 
 use super::body::seconds;
 use super::context::FetchContext;
 use super::filter::TicketPeek;
+use crate::state::deleted::DELETED;
 use crate::state::marks::Marks;
 use crate::state::split::{self, Scheme, Split, TicketLog};
 use crate::state::window;
 use crate::time;
 use crate::types::ConnectorError;
 
-/// A ticket a page delivers, for the split of the comment history.
-pub(super) struct Noted {
-    id: u64,
-    created: u64,
-    updated: u64,
+/// A ticket a page delivers: for the split of the comment history, and
+/// for the rule on tickets deleted before their first import.
+pub(super) enum Noted {
+    /// A live ticket with its creation and last-update times.
+    Live { id: u64, created: u64, updated: u64 },
+    /// A tombstone.
+    Deleted(u64),
 }
 
 impl Noted {
-    /// A live ticket with its creation time.
+    /// What a delivered ticket tells (nothing of a live one without a
+    /// creation time).
     pub(super) fn of(ticket: &TicketPeek<'_>) -> Option<Noted> {
         if ticket.status.as_deref() == Some("deleted") {
-            return None;
+            return Some(Noted::Deleted(ticket.id));
         }
         let created = ticket.created_at.as_deref().and_then(time::parse_rfc3339)?;
-        Some(Noted {
+        Some(Noted::Live {
             id: ticket.id,
             created: created.max(0) as u64,
             updated: seconds(ticket.updated_at.as_deref()),
@@ -33,10 +38,13 @@ impl Noted {
     }
 }
 
-/// Notes the tickets of a page. During the first import every ticket is
-/// logged (to split the comment history); later, a ticket created before
-/// the split and seen for the first time is marked for the per-ticket
-/// comments.
+/// Notes the tickets of a page. Every live ticket is logged: during the
+/// first import with its times (to split the comment history); later, a
+/// ticket seen for the first time, marked for the per-ticket comments when
+/// created before the split. A tombstone of a ticket the log does not know
+/// (never delivered live) marks it deleted before its first import
+/// (`state::deleted`); a live ticket is unmarked (a deleted ticket may be
+/// restored).
 pub(super) fn note_tickets(
     ctx: &FetchContext<'_>,
     tickets: &[Noted],
@@ -47,29 +55,46 @@ pub(super) fn note_tickets(
     if tickets.is_empty() {
         return Ok(());
     }
-    let scheme = Scheme::load_or_create(ctx.storage, window, ctx.cap())?;
+    let storage = ctx.storage;
+    let scheme = Scheme::load_or_create(storage, window, ctx.cap())?;
     let mut log = TicketLog::default();
-    match split::stored(ctx.storage)? {
+    let mut deleted = Marks::new(DELETED);
+    let split_marked = match split::stored(storage)? {
         Some(Split {
             start,
             marked: true,
-        }) => {
-            let mut pending = Marks::new(split::pending(ctx.sync_started_at));
-            for t in tickets.iter().filter(|t| t.created < start) {
-                if !log.knows(ctx.storage, t.id)? {
-                    log.set(ctx.storage, &scheme, t.id, t.created, t.updated)?;
-                    pending.set(ctx.storage, t.id, true)?;
+        }) => Some(start),
+        _ => None,
+    };
+    let mut pending = Marks::new(split::pending(ctx.sync_started_at));
+    for noted in tickets {
+        match *noted {
+            Noted::Live {
+                id,
+                created,
+                updated,
+            } => {
+                deleted.set(storage, id, false)?;
+                match split_marked {
+                    Some(start) => {
+                        if !log.knows(storage, id)? {
+                            log.set(storage, &scheme, id, created, updated)?;
+                            pending.set(storage, id, created < start)?;
+                        }
+                    }
+                    None => log.set(storage, &scheme, id, created, updated)?,
                 }
             }
-            pending.flush(ctx.storage)?;
-        }
-        _ => {
-            for t in tickets {
-                log.set(ctx.storage, &scheme, t.id, t.created, t.updated)?;
+            Noted::Deleted(id) => {
+                if !log.knows(storage, id)? {
+                    deleted.set(storage, id, true)?;
+                }
             }
         }
     }
-    log.flush(ctx.storage)?;
+    deleted.flush(storage)?;
+    pending.flush(storage)?;
+    log.flush(storage)?;
     Ok(())
 }
 
