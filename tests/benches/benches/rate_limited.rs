@@ -176,7 +176,8 @@ fn main() {
         assert!(tombstones.is_subset(&truth.tickets.deleted));
         assert_eq!(twice + twice_tickets, 0, "a record written twice");
         let split = stored(&db, "comment-split")["start"].as_u64().unwrap() as i64;
-        assert_eq!(messages, truth.comments_with_split_at(split), "comments");
+        // Nothing is deleted while the bench runs: every deleted ticket was deleted before the import.
+        assert_eq!(messages, truth.comments_with_split_at(split, epoch), "comments");
         let (users, _) = keys(&db, "person", false);
         assert_eq!(users, truth.users.live(), "users");
 
