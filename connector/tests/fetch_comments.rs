@@ -293,3 +293,93 @@ fn per_ticket_batches_keep_ticket_order_through_long_tickets_and_errors() {
     assert_eq!((last.records.len(), last.done), (1, true));
     assert!(http.finished());
 }
+
+/// A ticket event holding one field change, the status's to `to`.
+fn status_change(id: u64, ticket: u64, at: u64, to: &str) -> Value {
+    json!({"id": id, "ticket_id": ticket, "timestamp": at, "updater_id": 5, "event_type": "Audit",
+        "child_events": [{"id": id * 10, "event_type": "Change", "status": to, "previous_value": "open"}]})
+}
+
+/// Whether the ticket is marked deleted before its first import.
+fn marked_deleted(
+    connector: &zendesk_connector::NativeConnector<zendesk_connector::MemoryStorage>,
+    ticket: u64,
+) -> bool {
+    zendesk_connector::state::marks::Marks::new(zendesk_connector::state::deleted::DELETED)
+        .is_marked(connector.storage(), ticket)
+        .unwrap()
+}
+
+#[test]
+fn tickets_deleted_before_their_first_import_get_no_messages_or_changes() {
+    let mut connector = connector(json!({}));
+    let mut http = ScriptedHttp::default();
+    // The first import reads the window from the incremental export: 11
+    // and 13 live, 12 only ever a tombstone.
+    let export = json!({"tickets": [
+        ticket(11, START + 20, json!({"created_at": at(START + 15), "updated_at": at(START + 20)})),
+        ticket(12, START + 30, json!({"created_at": at(START + 16), "status": "deleted"})),
+        ticket(13, START + 40, json!({"created_at": at(START + 17), "updated_at": at(START + 40)}))
+    ], "after_cursor": "C1", "end_of_stream": true});
+    http.expect(
+        "search/export.json",
+        ok(r#"{"results":[],"meta":{"has_more":false}}"#),
+    )
+    .expect("tickets/cursor.json", ok(&export.to_string()));
+    let tickets = fetch(&mut connector, &mut http, "tickets", None);
+    assert!(tickets.done);
+    assert_eq!(
+        ids(&tickets),
+        vec![11, 12, 13],
+        "the tombstone is delivered"
+    );
+    assert!(marked_deleted(&connector, 12));
+    assert!(!marked_deleted(&connector, 11) && !marked_deleted(&connector, 13));
+
+    // The events export still carries 12's comments and its deletion.
+    let events = json!({"ticket_events": [event(1, 11, START + 20, 5, true), event(2, 12, START + 21, 5, true),
+        status_change(3, 12, START + 30, "deleted"), event(4, 13, START + 40, 5, true)],
+        "end_time": START + 40, "end_of_stream": true});
+    http.expect(
+        &format!("ticket_events.json?start_time={START}&include=comment_events"),
+        ok(&events.to_string()),
+    );
+    let bulk = fetch(&mut connector, &mut http, "ticket_comments", None);
+    assert_eq!(ids(&bulk), vec![1, 4], "nothing of ticket 12");
+
+    // A later sync: 13, imported live, was deleted (it keeps what it had,
+    // and gets its last comment and its deletion); 14 was created and
+    // deleted between the syncs (a tombstone, nothing else).
+    let later = NOW + 3600;
+    let export = json!({"tickets": [
+        ticket(13, NOW + 200, json!({"created_at": at(START + 17), "status": "deleted"})),
+        ticket(14, NOW + 300, json!({"created_at": at(NOW + 100), "status": "deleted"}))
+    ], "after_cursor": "C2", "end_of_stream": true});
+    http.expect("cursor.json?cursor=C1", ok(&export.to_string()));
+    let tickets = connector
+        .fetch_page(
+            &mut http,
+            &request("tickets", tickets.next_cursor.as_deref(), later),
+        )
+        .unwrap();
+    assert_eq!(ids(&tickets), vec![13, 14]);
+    assert!(!marked_deleted(&connector, 13) && marked_deleted(&connector, 14));
+    let events = json!({"ticket_events": [event(5, 13, NOW + 150, 5, true), status_change(6, 13, NOW + 200, "deleted"),
+        event(7, 14, NOW + 100, 5, true), status_change(8, 14, NOW + 300, "deleted")],
+        "end_time": NOW + 300, "end_of_stream": true});
+    http.expect(
+        &format!(
+            "ticket_events.json?start_time={}&include=comment_events",
+            START + 40
+        ),
+        ok(&events.to_string()),
+    );
+    let bulk = connector
+        .fetch_page(
+            &mut http,
+            &request("ticket_comments", bulk.next_cursor.as_deref(), later),
+        )
+        .unwrap();
+    assert_eq!(ids(&bulk), vec![5, 6], "nothing of ticket 14");
+    assert!(http.finished());
+}

@@ -171,12 +171,29 @@ fn a_rate_limited_first_import_splits_the_comment_history_between_the_budgets() 
     assert_eq!(split["marked"], true);
 
     // The bulk export starts at the split; the tickets created before it are
-    // marked, and only those.
+    // marked, and only those. The search never returns deleted tickets: a
+    // ticket active before the export took over that the sweep did not
+    // deliver (4000) was deleted before the import, and gets no message; a
+    // ticket active only later (4001) may be new, and keeps its comments.
+    let resume = NOW - 600; // where the export took over from the sweep
+    assert!(
+        start + 2 < resume,
+        "the split {start} is before the export took over"
+    );
+    let events = json!({"ticket_events": [event(1, 2000, start + 1, 5, true),
+        event(2, 4000, start + 2, 5, true), event(3, 4001, resume + 1, 5, true)],
+        "end_time": resume + 1, "end_of_stream": true});
     http.expect(
         &format!("ticket_events.json?start_time={start}&include=comment_events"),
-        ok(r#"{"ticket_events":[],"end_of_stream":true}"#),
+        ok(&events.to_string()),
     );
-    assert!(fetch(&mut connector, &mut http, "ticket_comments", None).done);
+    let bulk = fetch(&mut connector, &mut http, "ticket_comments", None);
+    assert!(bulk.done);
+    assert_eq!(ids(&bulk), vec![1, 3]);
+    let mut deleted =
+        zendesk_connector::state::marks::Marks::new(zendesk_connector::state::deleted::DELETED);
+    assert!(deleted.is_marked(connector.storage(), 4000).unwrap());
+    assert!(!deleted.is_marked(connector.storage(), 4001).unwrap());
     let mut marks = zendesk_connector::state::marks::Marks::new(format!("comment-backfill/{NOW}"));
     for i in 0..2000 {
         assert_eq!(

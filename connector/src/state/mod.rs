@@ -4,6 +4,7 @@
 //! its comment history. Storage keys are listed in the README.
 
 pub mod catalog;
+pub mod deleted;
 pub mod marks;
 pub mod split;
 pub mod window;

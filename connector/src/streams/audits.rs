@@ -23,7 +23,7 @@ use super::backfill;
 use super::body::{peek, Body};
 use super::context::{FetchContext, Handled, PlannedRequest, Step};
 use super::cursor::{self, State};
-use super::filter::CommentFilter;
+use super::filter::CommentGate;
 use super::StreamName;
 use crate::state::split::audits::Walked;
 use crate::state::split::{self, Scheme, Split, TicketLog};
@@ -137,7 +137,7 @@ pub(super) fn page(ctx: &FetchContext<'_>, body: &Body<'_>) -> Result<Handled, C
         return Ok(Handled::Next(backfill::initial(ctx)));
     };
     let mut walked = Walked::load(ctx.storage)?;
-    let mut filter = CommentFilter::new(ctx.config);
+    let mut gate = CommentGate::new(ctx.config, ctx.storage)?;
     let mut log = TicketLog::default();
     let mut records = Vec::new();
     for raw in body.items(KEY)? {
@@ -148,7 +148,7 @@ pub(super) fn page(ctx: &FetchContext<'_>, body: &Body<'_>) -> Result<Handled, C
         if !before_split
             || !log.knows(ctx.storage, ticket)?
             || !walked.serves(ctx.storage, ticket)?
-            || !filter.keeps(ctx.storage, ticket)?
+            || gate.drops(ctx.storage, ticket, at.unwrap_or_default().max(0) as u64)?
         {
             continue;
         }
@@ -159,6 +159,7 @@ pub(super) fn page(ctx: &FetchContext<'_>, body: &Body<'_>) -> Result<Handled, C
         walked.delivered(ctx.storage, ticket, creation)?;
         records.push(pseudo_event(raw.get(), body.what)?);
     }
+    gate.flush(ctx.storage)?;
     let next = match older(body)? {
         Some(before) => {
             walked.flush(ctx.storage)?;

@@ -23,6 +23,7 @@ use super::body::{peek, Body};
 use super::context::{FetchContext, Handled, PlannedRequest, Step, LIST_MAX};
 use super::cursor::{self, State};
 use super::definition::Endpoint;
+use super::filter::CommentGate;
 use super::StreamName;
 use crate::state::marks::Marks;
 use crate::state::split;
@@ -169,7 +170,8 @@ struct CommentPeek<'a> {
 }
 
 /// A page of a ticket's comments: those made before the split become
-/// pseudo-events. Comments are listed oldest first, so the first one at or
+/// pseudo-events, unless the ticket's comments are dropped (another brand,
+/// or deleted before its first import: [`CommentGate`]). Comments are listed oldest first, so the first one at or
 /// after the split ends the ticket.
 pub(super) fn page(
     ctx: &FetchContext<'_>,
@@ -182,6 +184,7 @@ pub(super) fn page(
     let Some(split) = split::stored(ctx.storage)? else {
         return Ok(Handled::Next(past(generation, ticket, sync)));
     };
+    let mut gate = CommentGate::new(ctx.config, ctx.storage)?;
     let mut records = Vec::new();
     let mut reached = false;
     for raw in body.items(comments.key)? {
@@ -189,13 +192,14 @@ pub(super) fn page(
         let at = comment.created_at.as_deref().and_then(time::parse_rfc3339);
         if at.is_some_and(|t| t >= split.start as i64) {
             reached = true;
-        } else {
+        } else if !gate.drops(ctx.storage, ticket, at.unwrap_or_default().max(0) as u64)? {
             records.push(format!(
                 "{{\"ticket_id\":{ticket},\"child_events\":[{}]}}",
                 raw.get()
             ));
         }
     }
+    gate.flush(ctx.storage)?;
     let next = match body.next_after()? {
         Some(after) if !reached => State::Queue {
             generation,

@@ -13,7 +13,7 @@ use super::context::{page_of, FetchContext, Handled, EXPORT_MAX};
 use super::cursor::State;
 use super::dedupe::{dedupe_and_cap, seen_at, Stamped};
 use super::definition::Endpoint;
-use super::filter::{CommentFilter, TicketFilter, TicketPeek};
+use super::filter::{CommentGate, TicketFilter, TicketPeek};
 use super::tickets::{note_tickets, refresh_for_tickets, Noted};
 use super::StreamName;
 use crate::api::HttpRequestSpec;
@@ -250,7 +250,7 @@ pub(super) fn time_export_page(
         ctx.catalogs.staff.refresh(ctx.storage, None)?;
     }
     let mut customer_commented = Marks::new(CUSTOMER_COMMENTED);
-    let mut filter = CommentFilter::new(ctx.config);
+    let mut gate = CommentGate::new(ctx.config, ctx.storage)?;
     let mut items = Vec::new();
     let mut keep = HashSet::new();
     for raw in body.items(export.key)? {
@@ -273,7 +273,7 @@ pub(super) fn time_export_page(
             }
             let has_change = item.child_events.iter().any(ChildPeek::is_change);
             let wanted = ((has_comment && ctx.config.import_comments) || has_change)
-                && filter.keeps(ctx.storage, ticket)?;
+                && !gate.drops(ctx.storage, ticket, at)?;
             if wanted {
                 keep.insert(item.id);
             }
@@ -287,6 +287,7 @@ pub(super) fn time_export_page(
         });
     }
     customer_commented.flush(ctx.storage)?;
+    gate.flush(ctx.storage)?;
     let (kept, mut capped) = dedupe_and_cap(items, seen, cap);
     let end_of_stream = body.end_of_stream()?;
     let end_time: Option<u64> = body.get("end_time")?;

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use crate::config::{BrandRef, Config};
 use crate::state::catalog::{Catalogs, Role};
+use crate::state::deleted::{SearchSweep, DELETED};
 use crate::state::marks::{Marks, CUSTOMER_COMMENTED, OTHER_BRAND};
+use crate::state::split::TicketLog;
 use crate::storage::Storage;
 use crate::text::Text;
 use crate::types::ConnectorError;
@@ -83,29 +85,6 @@ pub fn brand_ids(
     Ok(Some(ids))
 }
 
-/// Decides whether a ticket's comments and field changes are kept, wherever
-/// they come from (the events export, the audit list): not those of a
-/// ticket the brand filter leaves out.
-pub struct CommentFilter {
-    brand_filter: bool,
-    other_brand: Marks,
-}
-
-impl CommentFilter {
-    /// The filter of a config.
-    pub fn new(config: &Config) -> Self {
-        CommentFilter {
-            brand_filter: !config.brands.is_empty(),
-            other_brand: Marks::new(OTHER_BRAND),
-        }
-    }
-
-    /// Whether the comments and changes of the ticket are kept.
-    pub fn keeps(&mut self, storage: &dyn Storage, ticket: u64) -> Result<bool, ConnectorError> {
-        Ok(!(self.brand_filter && self.other_brand.is_marked(storage, ticket)?))
-    }
-}
-
 /// Decides which tickets a page keeps, and records what later streams need.
 pub struct TicketFilter {
     brands: Option<HashSet<u64>>,
@@ -155,6 +134,72 @@ impl TicketFilter {
     /// Writes the remembered tickets.
     pub fn flush(&mut self, storage: &dyn Storage) -> Result<(), ConnectorError> {
         self.other_brand.flush(storage)?;
+        Ok(())
+    }
+}
+
+/// Whose comments and changes the comment paths drop: tickets of brands
+/// outside the `brands` filter, and tickets deleted before their first
+/// import (the rule of `state::deleted`). Every comment path asks
+/// [`CommentGate::drops`] before it delivers a comment or a change.
+pub struct CommentGate {
+    brand_filter: bool,
+    other_brand: Marks,
+    deleted: Marks,
+    log: TicketLog,
+    sweep: Option<SearchSweep>,
+}
+
+impl CommentGate {
+    /// The gate of a config, over what the storage knows.
+    pub fn new(config: &Config, storage: &dyn Storage) -> Result<Self, ConnectorError> {
+        Ok(CommentGate {
+            brand_filter: !config.brands.is_empty(),
+            other_brand: Marks::new(OTHER_BRAND),
+            deleted: Marks::new(DELETED),
+            log: TicketLog::default(),
+            sweep: SearchSweep::stored(storage)?,
+        })
+    }
+
+    /// Whether the comments and changes of `ticket` made at `at` (Unix
+    /// seconds) are dropped.
+    pub fn drops(
+        &mut self,
+        storage: &dyn Storage,
+        ticket: u64,
+        at: u64,
+    ) -> Result<bool, ConnectorError> {
+        if self.brand_filter && self.other_brand.is_marked(storage, ticket)? {
+            return Ok(true);
+        }
+        self.deleted_before_import(storage, ticket, at)
+    }
+
+    /// Whether the ticket was deleted before its first import: marked so,
+    /// or active at `at`, a time the first import's search sweep covers,
+    /// and unknown to the ticket log (the sweep delivered every ticket live
+    /// then). A ticket found so is marked, for the other comment paths.
+    fn deleted_before_import(
+        &mut self,
+        storage: &dyn Storage,
+        ticket: u64,
+        at: u64,
+    ) -> Result<bool, ConnectorError> {
+        if self.deleted.is_marked(storage, ticket)? {
+            return Ok(true);
+        }
+        let unseen =
+            self.sweep.is_some_and(|sweep| sweep.covers(at)) && !self.log.knows(storage, ticket)?;
+        if unseen {
+            self.deleted.set(storage, ticket, true)?;
+        }
+        Ok(unseen)
+    }
+
+    /// Writes the tickets found deleted.
+    pub fn flush(&mut self, storage: &dyn Storage) -> Result<(), ConnectorError> {
+        self.deleted.flush(storage)?;
         Ok(())
     }
 }

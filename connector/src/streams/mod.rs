@@ -116,8 +116,8 @@ impl StreamName {
     fn description(self) -> &'static str {
         match self {
             StreamName::Tickets => "Tickets (incremental cursor export), unsolved ones older than the history included; deleted tickets become tombstones",
-            StreamName::TicketComments => "Comments and internal notes, in bulk from the incremental ticket-events export (chat transcripts split into one message per line), and field changes (status, priority, ...)",
-            StreamName::TicketCommentsBackfill => "Comments and field changes made before the events export's start, of the tickets created before it: from the account-wide audit list (admins, 1,000 audits a request), and ticket by ticket for those it does not list (archived tickets) or when it is refused (comments only)",
+            StreamName::TicketComments => "Comments and internal notes, in bulk from the incremental ticket-events export (chat transcripts split into one message per line), and field changes (status, priority, ...); none of a ticket deleted before its first import",
+            StreamName::TicketCommentsBackfill => "Comments and field changes made before the events export's start, of the tickets created before it: from the account-wide audit list (admins, 1,000 audits a request), and ticket by ticket for those it does not list (archived tickets) or when it is refused (comments only); none of a ticket deleted before its first import",
             StreamName::Users => "Users (incremental cursor export); deleted users become tombstones",
             StreamName::Organizations => "Organizations (incremental time-based export)",
             StreamName::TicketFields => "Ticket field definitions, whose titles and option labels key the tickets' custom fields",

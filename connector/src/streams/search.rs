@@ -11,6 +11,7 @@ use super::cursor::State;
 use super::filter::{TicketFilter, TicketPeek};
 use super::tickets::{note_tickets, refresh_for_tickets, Noted};
 use crate::api::{ratelimit, HttpRequestSpec};
+use crate::state::deleted::SearchSweep;
 use crate::state::split;
 use crate::time;
 use crate::types::{Budget, ConnectorError};
@@ -169,7 +170,9 @@ pub(super) fn older_unsolved_page(
 /// The window's tickets from the search export. A first page that holds
 /// them all (no more than a page: the export budget is no bottleneck)
 /// hands over to the incremental export from the window's start; else the
-/// sweep goes on and the export resumes at `resume`.
+/// sweep goes on and the export resumes at `resume`, its tombstones before
+/// then unread: the sweep is stored for the comment paths
+/// ([`SearchSweep`]).
 pub(super) fn sweep_page(
     ctx: &mut FetchContext<'_>,
     body: &Body<'_>,
@@ -189,7 +192,16 @@ pub(super) fn sweep_page(
             resume,
         },
         None if first => time(since),
-        None => time(resume),
+        None => {
+            // The export takes over at `resume`: what the sweep covered
+            // tells the comment paths which tickets were deleted.
+            SearchSweep {
+                from: since,
+                until: resume,
+            }
+            .store(ctx.storage)?;
+            time(resume)
+        }
     };
     Ok(Handled::Page(page_of(&kept, &next, false)))
 }

@@ -23,6 +23,9 @@ use zendesk_sim::{Fault, FaultKind, Mutation, SimConfig, SimHandle, Simulator};
 
 struct Env {
     sim: SimHandle,
+    /// The simulated time before the first import (Unix seconds): tickets
+    /// deleted earlier get no messages.
+    first_import: i64,
     runtime: Arc<Runtime>,
     db: Database,
     _dir: tempfile::TempDir,
@@ -41,6 +44,7 @@ async fn env(config: SimConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     Env {
+        first_import: sim.now(),
         sim,
         runtime: Arc::new(Runtime::new(Limits::default(), Some(cache)).unwrap()),
         db: Database::open(&dir.path().join("sync.db")).unwrap(),
@@ -104,6 +108,11 @@ impl Env {
         json!({"subdomain": subdomain, "email": admin.email, "api_token": admin.api_token})
     }
 
+    /// Applies a change to the account; the ids of the tickets or users it made.
+    fn mutate(&self, change: Mutation) -> Vec<u64> {
+        self.sim.mutate("acme", change).unwrap()
+    }
+
     /// Ids of `kind` in the database: (live, deleted).
     fn ids(&self, connection: &str, kind: &str) -> (BTreeSet<u64>, BTreeSet<u64>) {
         let db = self.db.lock();
@@ -140,8 +149,33 @@ impl Env {
         let (live, _) = self.ids(connection, "account");
         assert_eq!(live, truth.organizations.live(), "organizations");
         let (messages, _) = self.ids(connection, "message");
-        let comments: BTreeSet<u64> = truth.comments.versions.keys().copied().collect();
-        assert_eq!(messages, comments, "comments");
+        assert_eq!(
+            messages,
+            truth.comments_delivered(self.first_import),
+            "comments"
+        );
+        self.assert_no_absent_conversations(connection);
+    }
+
+    /// Every message and change names a conversation the database holds
+    /// (live or a tombstone).
+    fn assert_no_absent_conversations(&self, connection: &str) {
+        let (live, deleted) = self.ids(connection, "conversation");
+        let db = self.db.lock();
+        let mut stmt = db
+            .prepare(
+                "SELECT json_extract(data, '$.conversation_id') FROM records
+                 WHERE connection = ?1 AND kind IN ('message', 'change')",
+            )
+            .unwrap();
+        let named: Vec<u64> = stmt
+            .query_map([connection], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|id| id.unwrap().parse().unwrap())
+            .collect();
+        assert!(!named.is_empty(), "no message or change to check");
+        let absent = zendesk_sim::absent_conversations(&(&live | &deleted), named);
+        assert!(absent.is_empty(), "absent conversations: {absent:?}");
     }
 }
 
@@ -254,6 +288,15 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     let recipe = env.token_recipe("acme");
     sync_to_the_end(&env.db, &recipe).await;
     env.assert_matches_ground_truth("acme");
+    // Tickets deleted before the import are tombstones without messages.
+    let truth = env.sim.ground_truth("acme");
+    let deleted_before = truth.deleted_before(env.first_import);
+    assert!(deleted_before.len() > 5, "{deleted_before:?}");
+    let (messages, _) = env.ids("acme", "message");
+    assert!(truth
+        .comment_tickets
+        .iter()
+        .all(|(comment, ticket)| !deleted_before.contains(ticket) || !messages.contains(comment)));
 
     // API cost of the first import: one page per 1000 items per export.
     let counts = env.sim.request_counts();
@@ -261,27 +304,14 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     assert!(total <= 20, "{total} requests: {counts:?}");
 
     // Changes while nobody syncs: new tickets, a reply, a deletion.
-    let created = env
-        .sim
-        .mutate("acme", Mutation::CreateTickets { count: 5 })
-        .unwrap();
-    env.sim
-        .mutate(
-            "acme",
-            Mutation::AddComment {
-                ticket_id: 3,
-                public: true,
-            },
-        )
-        .unwrap();
-    env.sim
-        .mutate(
-            "acme",
-            Mutation::DeleteTickets {
-                ticket_ids: vec![7],
-            },
-        )
-        .unwrap();
+    let created = env.mutate(Mutation::CreateTickets { count: 5 });
+    env.mutate(Mutation::AddComment {
+        ticket_id: 3,
+        public: true,
+    });
+    env.mutate(Mutation::DeleteTickets {
+        ticket_ids: vec![7],
+    });
     env.sim.advance_time(120);
     env.sim.reset_counts();
     let report = sync_to_the_end(&env.db, &recipe).await;
@@ -295,6 +325,29 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
         ticket_records < 20,
         "{ticket_records} tickets fetched again"
     );
+
+    // A ticket created and deleted while nobody syncs was never imported:
+    // a tombstone, with no message or change.
+    let created = env.mutate(Mutation::CreateTickets { count: 2 });
+    env.mutate(Mutation::DeleteTickets {
+        ticket_ids: vec![created[0]],
+    });
+    env.sim.advance_time(120);
+    sync_to_the_end(&env.db, &recipe).await;
+    let (live, deleted) = env.ids("acme", "conversation");
+    assert!(deleted.contains(&created[0]) && live.contains(&created[1]));
+    let truth = env.sim.ground_truth("acme");
+    let (messages, _) = env.ids("acme", "message");
+    let of = |ticket: u64| -> BTreeSet<u64> {
+        let comments = truth.comment_tickets.iter();
+        comments
+            .filter(|(_, t)| **t == ticket)
+            .map(|(c, _)| *c)
+            .collect()
+    };
+    assert!(!of(created[0]).is_empty() && messages.is_disjoint(&of(created[0])));
+    assert!(of(created[1]).is_subset(&messages));
+    env.assert_no_absent_conversations("acme");
 }
 
 #[tokio::test(flavor = "multi_thread")]

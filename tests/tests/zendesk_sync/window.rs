@@ -37,10 +37,11 @@ fn assert_each_comment_once(env: &Env, truth: &zendesk_sim::GroundTruth, split: 
     let (messages, _) = env.ids("acme", "message");
     assert_eq!(
         messages,
-        truth.comments_with_split_at(split as i64),
+        truth.comments_with_split_at(split as i64, env.first_import),
         "comments"
     );
     assert_eq!(duplicated_messages(env, "acme"), 0);
+    env.assert_no_absent_conversations("acme");
 }
 
 /// The comments of `tickets` in the ground truth.
@@ -94,6 +95,23 @@ async fn tickets_created_before_the_window_come_with_all_their_comments() {
         0,
         "each comment once, over both comment streams"
     );
+    // Tickets deleted before the import (in the window: tombstones; before
+    // it: absent) have no messages, though the events export carries the
+    // comments made in the window.
+    let deleted_before = comments_of(&truth, &truth.deleted_before(env.first_import));
+    let in_window = deleted_before
+        .iter()
+        .filter(|c| truth.comments.versions[c].updated_at as u64 >= window)
+        .count();
+    assert!(
+        in_window > 5,
+        "{in_window} comments of deleted tickets in the window"
+    );
+    assert!(
+        messages.is_disjoint(&deleted_before),
+        "no message of a ticket deleted before the import"
+    );
+    env.assert_no_absent_conversations("acme");
 
     // Tickets older than the window were imported, and the per-ticket
     // endpoint read only those.
@@ -255,6 +273,17 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     assert!(split > window && split > first, "split {split}");
     assert!(counts["ticket_comments"] > 100, "{counts:?}");
     assert_each_comment_once(&env, &truth, split);
+    // Tickets deleted before the import: the search never saw them, and
+    // the events export's comments and changes of theirs are dropped.
+    let deleted_before = truth.deleted_before(env.first_import);
+    let late = comments_of(&truth, &deleted_before)
+        .into_iter()
+        .filter(|c| truth.comments.versions[c].updated_at >= split as i64)
+        .count();
+    assert!(
+        late > 20,
+        "{late} comments of deleted tickets after the split"
+    );
 
     // Field changes, escalations among them.
     let escalations: i64 = env

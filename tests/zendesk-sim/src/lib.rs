@@ -48,7 +48,7 @@ pub use auth::{Credentials, OAuthClient};
 pub use config::{RateLimits, SimConfig};
 pub use faults::{Fault, FaultKind, FaultTrigger};
 pub use model::Mutation;
-pub use truth::{GroundTruth, KindTruth, Version};
+pub use truth::{absent_conversations, GroundTruth, KindTruth, Version};
 
 use model::Role;
 use state::{lock, AccountState, Shared};

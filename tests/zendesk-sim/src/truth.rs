@@ -67,17 +67,56 @@ impl GroundTruth {
             .collect()
     }
 
-    /// The comments a first import delivers when its comment history splits at `split`
-    /// (Unix seconds) between the per-ticket endpoint and the events export: every comment of
-    /// a live ticket, and those of deleted tickets made from the split on (the events export
-    /// still carries them; a deleted ticket's comments list is gone).
-    pub fn comments_with_split_at(&self, split: i64) -> BTreeSet<u64> {
+    /// Tickets deleted before `first_import` (Unix seconds): a deleted ticket's `updated_at` is
+    /// its deletion.
+    pub fn deleted_before(&self, first_import: i64) -> BTreeSet<u64> {
+        self.tickets
+            .deleted
+            .iter()
+            .filter(|id| self.tickets.versions[*id].updated_at < first_import)
+            .copied()
+            .collect()
+    }
+
+    /// The comments a sync delivers as messages, when its first import began reading tickets
+    /// at `first_import` (Unix seconds): every comment of a live ticket and of a ticket deleted
+    /// since (imported before it was deleted), none of a ticket deleted before (the connector
+    /// delivers no message of a ticket deleted before its first import).
+    pub fn comments_delivered(&self, first_import: i64) -> BTreeSet<u64> {
+        self.comments_with_split_at(i64::MIN, first_import)
+    }
+
+    /// The comments a first import delivers when its comment history splits at `split` (Unix
+    /// seconds) between the per-ticket endpoint and the events export, later syncs included
+    /// (see [`GroundTruth::comments_delivered`]): every comment of a live ticket, those of a
+    /// ticket deleted since `first_import` made from the split on (the events export still
+    /// carries them; a deleted ticket's comments list is gone), and none of a ticket deleted
+    /// before.
+    pub fn comments_with_split_at(&self, split: i64, first_import: i64) -> BTreeSet<u64> {
         let live = self.tickets.live();
+        let deleted_before = self.deleted_before(first_import);
         self.comments
             .versions
             .iter()
-            .filter(|(id, v)| live.contains(&self.comment_tickets[id]) || v.updated_at >= split)
+            .filter(|(id, v)| {
+                let ticket = self.comment_tickets[id];
+                live.contains(&ticket)
+                    || (v.updated_at >= split && !deleted_before.contains(&ticket))
+            })
             .map(|(id, _)| *id)
             .collect()
     }
+}
+
+/// The conversations that messages and changes name but the records lack: `conversations` are
+/// the ids of every `conversation` record (tombstones included), `references` the
+/// `conversation_id` of every `message` and `change` record. A sync must leave none.
+pub fn absent_conversations(
+    conversations: &BTreeSet<u64>,
+    references: impl IntoIterator<Item = u64>,
+) -> BTreeSet<u64> {
+    references
+        .into_iter()
+        .filter(|id| !conversations.contains(id))
+        .collect()
 }

@@ -28,6 +28,7 @@ async fn a_read_killed_at_random_moments_resumes_from_its_last_state_without_los
     })
     .await
     .unwrap();
+    let first_import = sim.now();
     let dir = tempfile::tempdir().unwrap();
     let config = write_json(dir.path(), "config.json", &token_config(&sim));
     let catalog = write_json(
@@ -125,7 +126,7 @@ async fn a_read_killed_at_random_moments_resumes_from_its_last_state_without_los
     );
     assert_eq!(
         platform.ids("message", false),
-        truth.comments_with_split_at(split["start"].as_i64().unwrap())
+        truth.comments_with_split_at(split["start"].as_i64().unwrap(), first_import)
     );
     let twice: Vec<_> = platform
         .message_copies
@@ -133,5 +134,6 @@ async fn a_read_killed_at_random_moments_resumes_from_its_last_state_without_los
         .filter(|(_, n)| **n > 1)
         .collect();
     assert!(twice.is_empty(), "messages committed twice: {twice:?}");
+    platform.assert_no_absent_conversations();
     sim.shutdown().await;
 }

@@ -175,7 +175,9 @@ impl Platform {
             .collect()
     }
 
-    fn assert_matches_ground_truth(&self, sim: &SimHandle) {
+    /// The tables hold the simulator's ground truth, for a first import
+    /// begun at `first_import` (simulated Unix seconds).
+    fn assert_matches_ground_truth(&self, sim: &SimHandle, first_import: i64) {
         let truth = sim.ground_truth("acme");
         assert_eq!(self.ids("conversation", false), truth.tickets.live());
         assert_eq!(self.ids("conversation", true), truth.tickets.deleted);
@@ -183,7 +185,7 @@ impl Platform {
         assert_eq!(self.ids("account", false), truth.organizations.live());
         let mut messages = self.ids("message", false);
         messages.extend(self.ids("message", true));
-        let expected: BTreeSet<u64> = truth.comments.versions.keys().copied().collect();
+        let expected = truth.comments_delivered(first_import);
         assert_eq!(
             messages.len(),
             expected.len(),
@@ -197,6 +199,23 @@ impl Platform {
             .filter(|(_, n)| **n > 1)
             .collect();
         assert!(twice.is_empty(), "messages committed twice: {twice:?}");
+        self.assert_no_absent_conversations();
+    }
+
+    /// Every message and change names a conversation the tables hold
+    /// (live or a tombstone).
+    fn assert_no_absent_conversations(&self) {
+        let mut conversations = self.ids("conversation", false);
+        conversations.extend(self.ids("conversation", true));
+        let named: Vec<u64> = ["message", "change"]
+            .iter()
+            .filter_map(|kind| self.tables.get(*kind))
+            .flat_map(|table| table.values())
+            .map(|data| data["conversation_id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(!named.is_empty(), "no message or change to check");
+        let absent = zendesk_sim::absent_conversations(&conversations, named);
+        assert!(absent.is_empty(), "absent conversations: {absent:?}");
     }
 }
 
@@ -238,6 +257,7 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
     })
     .await
     .unwrap();
+    let first_import = sim.now();
     let dir = tempfile::tempdir().unwrap();
     let config = write_json(dir.path(), "config.json", &token_config(&sim));
     let mut all = Vec::new();
@@ -330,7 +350,7 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
         .map(|t| t["trace"]["stream_status"]["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["STARTED", "RUNNING", "COMPLETE"]);
-    platform.assert_matches_ground_truth(&sim);
+    platform.assert_matches_ground_truth(&sim, first_import);
 
     // Killed between a page's `message` and `change` states: the next read
     // gives `change` that page and `message` nothing twice.
@@ -349,7 +369,7 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
     for message in &resumed {
         crashed.take(message);
     }
-    crashed.assert_matches_ground_truth(&sim);
+    crashed.assert_matches_ground_truth(&sim, first_import);
     all.extend(first);
 
     // Changes only, from the state alone.
@@ -377,7 +397,7 @@ async fn every_command_prints_only_protocol_messages_and_a_read_resumes_from_its
     for message in &second {
         platform.take(message);
     }
-    platform.assert_matches_ground_truth(&sim);
+    platform.assert_matches_ground_truth(&sim, first_import);
     all.extend(second);
 
     // A bad file is a config error, as a TRACE, with advice.

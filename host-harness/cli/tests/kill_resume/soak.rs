@@ -31,7 +31,7 @@ use zendesk_sim::{Mutation, SimConfig, SimHandle, Simulator};
 
 mod summary;
 
-use super::truth::{assert_clean, tally, Expect, KindTally};
+use super::truth::{assert_clean, tally, Expect, FirstImport, KindTally};
 use super::{
     comment_split, kill_rounds, per_ticket_comments, rate_limited_account, run_to_end,
     warm_component_cache, write_connection_file, Kills, BIN,
@@ -222,6 +222,7 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     .await;
     let extra = ["--page-size", "50"];
     let db = dir.path().join("kill.db");
+    let first_import = FirstImport::from_now(&sim);
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let kills = kill_epochs(
         &sim,
@@ -235,7 +236,11 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
             problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
             merge(
                 &mut tallies,
-                tally(&db, &sim.ground_truth("acme"), Expect::Everything),
+                tally(
+                    &db,
+                    &sim.ground_truth("acme"),
+                    Expect::Everything(first_import),
+                ),
             );
             if more {
                 fresh_import(&db);
@@ -254,6 +259,7 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
 async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let (sim, dir) = account(rate_limited_account()).await;
     let db = dir.path().join("kill.db");
+    let first_import = FirstImport::from_now(&sim);
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let kills = kill_epochs(
         &sim,
@@ -268,7 +274,7 @@ async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome 
             if per_ticket_comments(&db) == 0 {
                 problems.push("the history was not split: nothing came per ticket".into());
             }
-            let expect = Expect::SplitAt(comment_split(&db));
+            let expect = Expect::SplitAt(comment_split(&db), first_import);
             merge(&mut tallies, tally(&db, &sim.ground_truth("acme"), expect));
             if more {
                 fresh_import(&db);
@@ -363,7 +369,9 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + every_sync).unwrap();
     let extra = ["--page-size", "10"];
     let mut problems = Vec::new();
+    let first_import = FirstImport::from_now(&sim);
     problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+    let first_import = first_import.completed(&sim);
     let mut changes = fastrand::Rng::with_seed(rng.u64(..));
     let mut created_users = Vec::new();
     let mut refused = 0;
@@ -386,7 +394,11 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     sim.advance_time(*STEP_SECS.end());
     problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
     let truth = sim.ground_truth("acme");
-    let tallies = tally(&dir.path().join("kill.db"), &truth, Expect::Everything);
+    let tallies = tally(
+        &dir.path().join("kill.db"),
+        &truth,
+        Expect::Everything(first_import),
+    );
     sim.shutdown().await;
     Outcome::new(kills, tallies, None, problems)
 }
@@ -452,6 +464,7 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     let (sim, dir) = oauth_account().await;
     let extra = ["--page-size", "50"];
     let db = dir.path().join("kill.db");
+    let first_import = FirstImport::from_now(&sim);
     let mut started = 0;
     let before = || {
         started += 1;
@@ -484,7 +497,11 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
             problems.extend(still_authenticates(&sim, dir.path()).err());
             merge(
                 &mut tallies,
-                tally(&db, &sim.ground_truth("acme"), Expect::Everything),
+                tally(
+                    &db,
+                    &sim.ground_truth("acme"),
+                    Expect::Everything(first_import),
+                ),
             );
             if more {
                 fresh_import(&db);
