@@ -213,3 +213,47 @@ fn describe(config: &tokio_postgres::Config) -> String {
         config.get_dbname().unwrap_or("")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_server_is_refused_with_advice_and_without_the_password() {
+        let nowhere = tempfile::tempdir().unwrap();
+        let url = format!(
+            "postgres://someone:hunter2secret@/db?host={}&port=1",
+            nowhere.path().display()
+        );
+        let Err(error) = Database::connect(&url) else {
+            panic!("a database without a server was opened");
+        };
+        let message = error.to_string();
+        assert!(matches!(error, ConnectorError::Store(_)), "{error:?}");
+        assert!(message.contains("server is running"), "{message}");
+        assert!(!message.contains("hunter2secret"), "{message}");
+    }
+
+    #[test]
+    fn unreadable_connection_strings_are_refused_without_echoing_them() {
+        let Err(error) = Database::connect("postgres://someone:hunter2secret@host:notaport/db")
+        else {
+            panic!("a bad connection string was accepted");
+        };
+        let message = error.to_string();
+        assert!(message.contains("postgres://USER"), "{message}");
+        assert!(!message.contains("hunter2secret"), "{message}");
+    }
+
+    #[test]
+    fn targets_name_the_database_without_its_password() {
+        let config = tokio_postgres::Config::from_str(
+            "postgres://someone:hunter2secret@db.example:6543/connectors",
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&config),
+            "postgres://someone@db.example:6543/connectors"
+        );
+    }
+}
