@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use connector_runtime::credentials::rows;
-use connector_runtime::storage::{MemoryStore, TokenStore};
+use connector_runtime::storage::{Expected, MemoryStore, TokenStore};
 use connector_runtime::{ConnectorError, StoreError};
 use serde_json::Value;
 
@@ -141,6 +141,23 @@ impl TokenStore for ControlTokenStore {
             self.announce(token)?;
         }
         self.tokens.save_all(connection, values)
+    }
+
+    /// The tokens live in this process's memory, rotated by its one OAuth
+    /// session (which holds its own lock while refreshing), so a check
+    /// before the write suffices; the platform is told only when the swap
+    /// is made.
+    fn save_if(
+        &self,
+        connection: &str,
+        expected: Expected<'_>,
+        values: &[(&str, &str)],
+    ) -> Result<bool, StoreError> {
+        if self.tokens.load(connection, expected.name)?.as_deref() != expected.value {
+            return Ok(false);
+        }
+        self.save_all(connection, values)?;
+        Ok(true)
     }
 
     fn clear(&self, connection: &str) -> Result<usize, StoreError> {

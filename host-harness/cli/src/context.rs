@@ -15,6 +15,7 @@ use connector_runtime::{
     LoadedConnector, Runtime,
 };
 use connector_store_sqlite::{Database, RecordStore};
+use connector_sync::stored::SyncedRecords;
 use connector_sync::{SyncOptions, SyncReport};
 
 use crate::connection_file::{

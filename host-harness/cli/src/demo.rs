@@ -12,6 +12,7 @@ use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::{ConnectionRecipe, ConnectionSettings, ConnectorError};
 use connector_store_sqlite::RecordStore;
+use connector_sync::stored::SyncedRecords;
 use connector_sync::SyncOptions;
 
 use crate::context::Context;

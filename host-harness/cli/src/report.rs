@@ -4,6 +4,7 @@ use connector_platform::text::{format_time, table};
 use connector_runtime::contract::{AuthKind, ConnectorSpec, NormalizedRecord, StreamInfo};
 use connector_runtime::ConnectorError;
 use connector_store_sqlite::RecordStore;
+use connector_sync::stored::SyncedRecords;
 
 /// The spec as pretty JSON (the config schema embedded as JSON).
 pub fn spec_json(spec: &ConnectorSpec) -> String {

@@ -35,6 +35,7 @@ pub mod satisfaction;
 pub mod sentiment;
 pub mod signals;
 pub mod store;
+pub mod stored_rows;
 pub mod text;
 pub mod window;
 

@@ -16,7 +16,7 @@ use crate::findings::Denial;
 use crate::http_policy::Origin;
 use crate::outbound::{HttpsClient, SendError};
 use crate::secrets::{Redactor, Secret};
-use crate::storage::TokenStore;
+use crate::storage::{Expected, TokenStore};
 use crate::template::fill_template;
 use crate::token_endpoint::{config_text, unix_now, IssuedTokens, TokenEndpoint, TokenError};
 
@@ -101,6 +101,25 @@ pub fn choose_scheme<'a>(
         })
 }
 
+/// The rows of newly issued tokens (`expires`: their expiry, as text).
+fn issued_values<'a>(
+    issued: &'a IssuedTokens,
+    seed: Option<&'a str>,
+    expires: &'a str,
+) -> Vec<(&'static str, &'a str)> {
+    let mut values = vec![
+        (rows::ACCESS_TOKEN, issued.access.expose()),
+        (rows::ACCESS_EXPIRES_AT, expires),
+    ];
+    if let Some(refresh) = &issued.refresh {
+        values.push((rows::REFRESH_TOKEN, refresh.expose()));
+    }
+    if let Some(seed) = seed {
+        values.push((rows::REFRESH_SEED, seed));
+    }
+    values
+}
+
 /// One connection's credentials in the host's [`TokenStore`].
 #[derive(Clone)]
 pub struct CredentialStore {
@@ -143,18 +162,20 @@ impl CredentialStore {
         issued: &IssuedTokens,
         seed: Option<&str>,
     ) -> Result<(), ConnectorError> {
+        self.save_all(&issued_values(issued, seed, &issued.expires_at.to_string()))
+    }
+
+    /// Store tokens issued for the refresh token `used`, unless another
+    /// worker stored its own rotation of it first; returns whether they
+    /// were stored.
+    fn save_rotation(&self, issued: &IssuedTokens, used: &str) -> Result<bool, ConnectorError> {
+        let expected = Expected {
+            name: rows::REFRESH_TOKEN,
+            value: Some(used),
+        };
         let expires = issued.expires_at.to_string();
-        let mut values = vec![
-            (rows::ACCESS_TOKEN, issued.access.expose()),
-            (rows::ACCESS_EXPIRES_AT, expires.as_str()),
-        ];
-        if let Some(refresh) = &issued.refresh {
-            values.push((rows::REFRESH_TOKEN, refresh.expose()));
-        }
-        if let Some(seed) = seed {
-            values.push((rows::REFRESH_SEED, seed));
-        }
-        self.save_all(&values)
+        let values = issued_values(issued, None, &expires);
+        Ok(self.store.save_if(&self.connection, expected, &values)?)
     }
 
     /// Delete everything stored for the connection; returns the values removed.
@@ -425,11 +446,25 @@ impl OAuthSession {
             }
         };
         // Durable before use: the old pair is already void at the provider.
-        self.store.save_issued(&issued, None).map_err(|e| {
+        // When another worker rotated the same refresh token first, its
+        // tokens stay stored (they are the chain's newest) and this one's
+        // access token serves only this request.
+        let stored = match &refresh {
+            Some(used) => self.store.save_rotation(&issued, used.expose()),
+            None => self.store.save_issued(&issued, None).map(|()| true),
+        }
+        .map_err(|e| {
             auth_denial(&format!(
                 "could not store the rotated OAuth token ({e}); the request was not sent"
             ))
         })?;
+        if !stored {
+            if let Ok(Some(newer)) = self.store.load(rows::REFRESH_TOKEN) {
+                self.redactor.add(&newer);
+                state.refresh = Some(Secret::new(newer));
+            }
+            return Ok(issued.access);
+        }
         if let Some(refresh) = issued.refresh {
             state.refresh = Some(refresh);
         }

@@ -14,7 +14,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sha2::{Digest, Sha256};
 
 use crate::errors::StoreError;
-use crate::storage::TokenStore;
+use crate::storage::{Expected, TokenStore};
 
 /// The prefix of a sealed value.
 const SEALED: &str = "sealed:v1:";
@@ -151,6 +151,14 @@ impl SealedTokenStore {
     pub fn new(inner: Arc<dyn TokenStore>, key: StoreKey) -> Self {
         SealedTokenStore { inner, key }
     }
+
+    /// `values`, each sealed for its row.
+    fn sealed<'a>(&self, connection: &str, values: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
+        values
+            .iter()
+            .map(|(name, value)| (*name, self.key.seal(connection, name, value)))
+            .collect()
+    }
 }
 
 impl TokenStore for SealedTokenStore {
@@ -162,12 +170,35 @@ impl TokenStore for SealedTokenStore {
     }
 
     fn save_all(&self, connection: &str, values: &[(&str, &str)]) -> Result<(), StoreError> {
-        let sealed: Vec<(&str, String)> = values
-            .iter()
-            .map(|(name, value)| (*name, self.key.seal(connection, name, value)))
-            .collect();
+        let sealed = self.sealed(connection, values);
         let pairs: Vec<(&str, &str)> = sealed.iter().map(|(n, v)| (*n, v.as_str())).collect();
         self.inner.save_all(connection, &pairs)
+    }
+
+    /// Sealing is not deterministic, so the expected value is compared
+    /// opened; the swap then expects the sealed text it was read as, which
+    /// the store underneath compares atomically.
+    fn save_if(
+        &self,
+        connection: &str,
+        expected: Expected<'_>,
+        values: &[(&str, &str)],
+    ) -> Result<bool, StoreError> {
+        let stored = self.inner.load(connection, expected.name)?;
+        let opened = stored
+            .as_deref()
+            .map(|sealed| self.key.open(connection, expected.name, sealed))
+            .transpose()?;
+        if opened.as_deref() != expected.value {
+            return Ok(false);
+        }
+        let sealed = self.sealed(connection, values);
+        let pairs: Vec<(&str, &str)> = sealed.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let expected = Expected {
+            name: expected.name,
+            value: stored.as_deref(),
+        };
+        self.inner.save_if(connection, expected, &pairs)
     }
 
     fn clear(&self, connection: &str) -> Result<usize, StoreError> {

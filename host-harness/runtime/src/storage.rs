@@ -38,8 +38,30 @@ pub trait TokenStore: Send + Sync {
     /// Write several values in one durable transaction: a rotated refresh
     /// token is stored before it is used.
     fn save_all(&self, connection: &str, values: &[(&str, &str)]) -> Result<(), StoreError>;
+    /// [`TokenStore::save_all`], only if the value `expected.name` is still
+    /// `expected.value` when the transaction writes: a compare-and-swap.
+    /// Returns whether the values were written. Two workers rotating one
+    /// connection's refresh token at once both expect the token they
+    /// used; the first to store its rotation wins, the other learns that
+    /// it lost and must not overwrite the newer token.
+    fn save_if(
+        &self,
+        connection: &str,
+        expected: Expected<'_>,
+        values: &[(&str, &str)],
+    ) -> Result<bool, StoreError>;
     /// Delete everything stored for the connection; returns the values removed.
     fn clear(&self, connection: &str) -> Result<usize, StoreError>;
+}
+
+/// The condition of [`TokenStore::save_if`]: the stored value named
+/// `name` is `value` (`None`: there is none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// The value's name.
+    pub name: &'a str,
+    /// What it must hold.
+    pub value: Option<&'a str>,
 }
 
 /// Values by (connection, key).
@@ -144,6 +166,26 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
+    fn save_if(
+        &self,
+        connection: &str,
+        expected: Expected<'_>,
+        values: &[(&str, &str)],
+    ) -> Result<bool, StoreError> {
+        let mut tokens = self.tokens();
+        if tokens
+            .get(&entry(connection, expected.name))
+            .map(String::as_str)
+            != expected.value
+        {
+            return Ok(false);
+        }
+        for (name, value) in values {
+            tokens.insert(entry(connection, name), (*value).to_owned());
+        }
+        Ok(true)
+    }
+
     fn clear(&self, connection: &str) -> Result<usize, StoreError> {
         let mut tokens = self.tokens();
         let before = tokens.len();
@@ -183,5 +225,30 @@ mod tests {
         assert_eq!(store.load("a", "u").unwrap().as_deref(), Some("2"));
         assert_eq!(TokenStore::clear(&store, "a").unwrap(), 2);
         assert_eq!(store.load("a", "u").unwrap(), None);
+    }
+
+    #[test]
+    fn memory_store_swaps_tokens_only_from_the_expected_value() {
+        let store = MemoryStore::default();
+        let absent = Expected {
+            name: "refresh",
+            value: None,
+        };
+        assert!(store.save_if("a", absent, &[("refresh", "r1")]).unwrap());
+        assert!(!store.save_if("a", absent, &[("refresh", "lost")]).unwrap());
+        let stale = Expected {
+            name: "refresh",
+            value: Some("r0"),
+        };
+        assert!(!store.save_if("a", stale, &[("refresh", "lost")]).unwrap());
+        let current = Expected {
+            name: "refresh",
+            value: Some("r1"),
+        };
+        assert!(store
+            .save_if("a", current, &[("refresh", "r2"), ("access", "a2")])
+            .unwrap());
+        assert_eq!(store.load("a", "refresh").unwrap().as_deref(), Some("r2"));
+        assert_eq!(store.load("a", "access").unwrap().as_deref(), Some("a2"));
     }
 }

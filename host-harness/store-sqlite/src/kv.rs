@@ -3,9 +3,9 @@
 //! the read-only connection, so a fetch never waits for a page commit in
 //! progress.
 
-use connector_runtime::storage::{KeyValueStore, TokenStore};
+use connector_runtime::storage::{Expected, KeyValueStore, TokenStore};
 use connector_runtime::StoreError;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use crate::db::{store_error, Database};
 
@@ -102,16 +102,37 @@ impl TokenStore for Database {
     fn save_all(&self, connection: &str, values: &[(&str, &str)]) -> Result<(), StoreError> {
         let mut db = self.lock();
         let tx = db.transaction().map_err(store_error)?;
-        let now = crate::unix_now();
-        for (name, value) in values {
-            tx.execute(
-                "INSERT INTO credentials (connection, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (connection, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![connection, name, value, now],
-            )
-            .map_err(store_error)?;
-        }
+        save_credentials(&tx, connection, values)?;
         tx.commit().map_err(store_error)
+    }
+
+    /// The check and the write in one immediate transaction: it holds the
+    /// database's write lock from the start, so another process cannot
+    /// write between them.
+    fn save_if(
+        &self,
+        connection: &str,
+        expected: Expected<'_>,
+        values: &[(&str, &str)],
+    ) -> Result<bool, StoreError> {
+        let mut db = self.lock();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(store_error)?;
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT value FROM credentials WHERE connection = ?1 AND name = ?2",
+                params![connection, expected.name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(store_error)?;
+        if stored.as_deref() != expected.value {
+            return Ok(false);
+        }
+        save_credentials(&tx, connection, values)?;
+        tx.commit().map_err(store_error)?;
+        Ok(true)
     }
 
     fn clear(&self, connection: &str) -> Result<usize, StoreError> {
@@ -122,6 +143,24 @@ impl TokenStore for Database {
             )
             .map_err(store_error)
     }
+}
+
+/// Upsert credentials within `tx`.
+fn save_credentials(
+    tx: &rusqlite::Transaction<'_>,
+    connection: &str,
+    values: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    let now = connector_sync::stored::unix_now();
+    for (name, value) in values {
+        tx.execute(
+            "INSERT INTO credentials (connection, name, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (connection, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![connection, name, value, now],
+        )
+        .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 /// The `credentials` table as a whole, for sealing it with a new key.

@@ -13,13 +13,6 @@ mod platform;
 pub mod records;
 mod sentiment;
 
+pub use connector_sync::stored::SyncedRecords;
 pub use db::Database;
 pub use records::{RecordStore, StreamState};
-
-/// Now, in Unix seconds.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

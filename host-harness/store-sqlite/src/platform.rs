@@ -4,26 +4,18 @@
 //! `customer_matches`, `customer_people`, `customer_conversations`; see
 //! [`crate::db`]). The platform computes; this only reads and writes rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use rusqlite::{params, Transaction};
 
 use connector_platform::customers::normalize_name;
-use connector_platform::model::{
-    Customer, Decision, Link, MatchResults, Method, OrgMatch, Outcome, OverrideRule, Status, Via,
-};
+use connector_platform::model::{Customer, Link, MatchResults, Method, OverrideRule};
 use connector_platform::sentiment::stored::StoredSentiment;
+use connector_platform::stored_rows::{self, MatchRow, CONNECTION_TABLES, LINK_TABLES, RESULTS};
 use connector_platform::{PlatformStore, StoredRecord, Tombstones};
-use connector_runtime::{ConnectorError, StoreError};
+use connector_runtime::ConnectorError;
 
 use crate::db::{host_error, Database};
-
-/// The tables of a connection's matching results.
-const RESULTS: [&str; 3] = [
-    "customer_matches",
-    "customer_people",
-    "customer_conversations",
-];
 
 /// Run a query and collect its rows.
 pub(crate) fn query<T>(
@@ -58,25 +50,11 @@ fn clear(
         .collect()
 }
 
-/// A stored value that is none of the names the platform writes.
-fn unknown(table: &str, value: &str) -> ConnectorError {
-    StoreError::refused(
-        format!("{table} holds `{value}`, which this connector-host does not know"),
-        "match the connection again",
-    )
-    .into()
-}
-
 /// A text column of a row, borrowed.
 fn text<'a>(row: &'a rusqlite::Row<'_>, index: usize) -> Result<&'a str, ConnectorError> {
     row.get_ref(index)
         .and_then(|value| value.as_str().map_err(rusqlite::Error::from))
         .map_err(host_error)
-}
-
-/// Read a `via` column.
-fn via(table: &str, name: &str) -> Result<Via, ConnectorError> {
-    Via::from_name(name).ok_or_else(|| unknown(table, name))
 }
 
 impl PlatformStore for Database {
@@ -125,38 +103,19 @@ impl PlatformStore for Database {
                 ))
             },
         )?;
-        let mut customers: Vec<Customer> = Vec::new();
-        for (id, name, domain) in rows {
-            if customers.last().is_none_or(|c| c.id != id) {
-                customers.push(Customer {
-                    id,
-                    name,
-                    domains: Vec::new(),
-                });
-            }
-            if let (Some(domain), Some(last)) = (domain, customers.last_mut()) {
-                last.domains.push(domain);
-            }
-        }
-        Ok(customers)
+        Ok(stored_rows::customers(rows))
     }
 
     fn replace_customers(&self, customers: &[Customer]) -> Result<(), ConnectorError> {
-        let before: BTreeMap<String, Customer> = PlatformStore::customers(self)?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+        let before = PlatformStore::customers(self)?;
+        let (removed, changed) = stored_rows::customer_changes(&before, customers);
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(host_error)?;
-        let ids: BTreeSet<&str> = customers.iter().map(|c| c.id.as_str()).collect();
-        for old in before.keys().filter(|id| !ids.contains(id.as_str())) {
+        for old in &removed {
             tx.execute("DELETE FROM customers WHERE id = ?1", [old])
                 .map_err(host_error)?;
         }
-        for customer in customers {
-            if before.get(&customer.id) == Some(customer) {
-                continue;
-            }
+        for customer in changed {
             tx.execute(
                 "INSERT INTO customers (id, name, normalized_name, imported_at)
                  VALUES (?1, ?2, ?3, unixepoch())
@@ -217,63 +176,42 @@ impl PlatformStore for Database {
 
     fn matching_results(&self, connection: &str) -> Result<MatchResults, ConnectorError> {
         let conn = self.lock();
-        let orgs = query(
+        let organizations = query(
             &conn,
             "SELECT org_key, org_name, status, customer_id, method, reason
              FROM customer_matches WHERE connection = ?1 ORDER BY org_key",
             [connection],
             |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
+                Ok(MatchRow {
+                    org_key: row.get(0)?,
+                    org_name: row.get(1)?,
+                    status: row.get(2)?,
+                    customer_id: row.get(3)?,
+                    method: row.get(4)?,
+                    reason: row.get(5)?,
+                })
             },
-        )?;
-        let mut organizations = Vec::with_capacity(orgs.len());
-        for (org_key, org_name, status, customer_id, method, reason) in orgs {
-            let parsed_method = match &method {
-                Some(name) => Some(
-                    Method::from_name(name)
-                        .ok_or_else(|| unknown("customer_matches.method", name))?,
-                ),
-                None => None,
-            };
-            let outcome = Status::from_name(&status)
-                .and_then(|s| Outcome::from_parts(s, customer_id, parsed_method))
-                .ok_or_else(|| unknown("customer_matches.status", &status))?;
-            organizations.push(OrgMatch {
-                org_key,
-                org_name,
-                decision: Decision { outcome, reason },
-            });
-        }
-        let links = |table: &'static str, key: &str| -> Result<Vec<Link>, ConnectorError> {
-            let rows = query(
+        )?
+        .into_iter()
+        .map(MatchRow::org_match)
+        .collect::<Result<Vec<_>, _>>()?;
+        let links = |(table, key): (&str, &str)| -> Result<Vec<Link>, ConnectorError> {
+            query(
                 &conn,
                 &format!(
                     "SELECT {key}, customer_id, via FROM {table} WHERE connection = ?1 ORDER BY {key}"
                 ),
                 [connection],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?)),
-            )?;
-            rows.into_iter()
-                .map(|(key, customer_id, name)| {
-                    Ok(Link {
-                        key,
-                        customer_id,
-                        via: via(table, &name)?,
-                    })
-                })
-                .collect()
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?
+            .into_iter()
+            .map(|row| stored_rows::link(table, row))
+            .collect()
         };
         Ok(MatchResults {
             organizations,
-            people: links("customer_people", "person_key")?,
-            conversations: links("customer_conversations", "conversation_key")?,
+            people: links(LINK_TABLES[0])?,
+            conversations: links(LINK_TABLES[1])?,
         })
     }
 
@@ -307,14 +245,10 @@ impl PlatformStore for Database {
                     ])
                     .map_err(host_error)?;
             }
-            for (table, key, links) in [
-                ("customer_people", "person_key", &results.people),
-                (
-                    "customer_conversations",
-                    "conversation_key",
-                    &results.conversations,
-                ),
-            ] {
+            for ((table, key), links) in LINK_TABLES
+                .into_iter()
+                .zip([&results.people, &results.conversations])
+            {
                 let mut insert = tx
                     .prepare(&format!(
                         "INSERT INTO {table} (connection, {key}, customer_id, via)
@@ -370,17 +304,7 @@ impl PlatformStore for Database {
     ) -> Result<Vec<(&'static str, usize)>, ConnectorError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(host_error)?;
-        let removed = clear(
-            &tx,
-            &[
-                "customer_overrides",
-                RESULTS[0],
-                RESULTS[1],
-                RESULTS[2],
-                "message_sentiment",
-            ],
-            connection,
-        )?;
+        let removed = clear(&tx, &CONNECTION_TABLES, connection)?;
         tx.commit().map_err(host_error)?;
         Ok(removed)
     }

@@ -7,30 +7,13 @@ use rusqlite::{params, OptionalExtension};
 
 use connector_runtime::contract::NormalizedRecord;
 use connector_runtime::ConnectorError;
+use connector_sync::stored::{
+    export_error, raw_record_id, RecordVisitor, SyncedRecords, CONNECTION_TABLES,
+};
+pub use connector_sync::StreamState;
 use connector_sync::{PageCommit, Sink};
 
 use crate::db::{host_error, Database};
-
-/// The committed state of one stream.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StreamState {
-    /// Stream name.
-    pub stream: String,
-    /// Cursor after the last committed page.
-    pub cursor: Option<String>,
-    /// Whether the last sweep reached the end.
-    pub done: bool,
-    /// Pages committed, over all syncs.
-    pub pages: u64,
-    /// Normalized records committed, over all syncs.
-    pub records: u64,
-    /// API requests made, over all syncs.
-    pub requests: u64,
-    /// When a sweep last finished (Unix seconds).
-    pub last_synced_at: Option<i64>,
-    /// The last error, if the last attempt failed.
-    pub last_error: Option<String>,
-}
 
 /// A connection's synced data.
 #[derive(Clone)]
@@ -48,57 +31,12 @@ impl RecordStore {
         }
     }
 
-    /// The committed state of a stream (default when never synced).
-    pub fn stream_state(&self, stream: &str) -> Result<StreamState, ConnectorError> {
-        let state = self
-            .db
-            .lock()
-            .query_row(
-                "SELECT cursor, done, pages, records, requests, last_synced_at, last_error
-                 FROM streams WHERE connection = ?1 AND stream = ?2",
-                params![self.connection, stream],
-                |row| {
-                    Ok(StreamState {
-                        stream: stream.to_string(),
-                        cursor: row.get(0)?,
-                        done: row.get(1)?,
-                        pages: row.get::<_, i64>(2)? as u64,
-                        records: row.get::<_, i64>(3)? as u64,
-                        requests: row.get::<_, i64>(4)? as u64,
-                        last_synced_at: row.get(5)?,
-                        last_error: row.get(6)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(host_error)?;
-        Ok(state.unwrap_or_else(|| StreamState {
-            stream: stream.to_string(),
-            ..StreamState::default()
-        }))
-    }
-
-    /// Every stream's state.
-    pub fn all_stream_states(&self) -> Result<Vec<StreamState>, ConnectorError> {
-        let names: Vec<String> = {
-            let db = self.db.lock();
-            let mut stmt = db
-                .prepare("SELECT stream FROM streams WHERE connection = ?1 ORDER BY stream")
-                .map_err(host_error)?;
-            let rows = stmt
-                .query_map([&self.connection], |row| row.get(0))
-                .and_then(|rows| rows.collect::<Result<Vec<String>, _>>());
-            rows.map_err(host_error)?
-        };
-        names.iter().map(|n| self.stream_state(n)).collect()
-    }
-
     /// Commit a page: its records, raw records and the cursor after it, in
     /// one transaction. Returns the number of normalized records written.
     pub fn commit_page(&self, page: &PageCommit) -> Result<u64, ConnectorError> {
         let mut db = self.db.lock();
         let tx = db.transaction().map_err(host_error)?;
-        let synced_at = crate::unix_now();
+        let synced_at = connector_sync::stored::unix_now();
         let written =
             self.write_records(&tx, &page.stream, &page.records, page.keep_raw, synced_at)?;
         tx.execute(
@@ -121,19 +59,6 @@ impl RecordStore {
             ],
         )
         .map_err(host_error)?;
-        tx.commit().map_err(host_error)?;
-        Ok(written)
-    }
-
-    /// Replace records without touching the stream's cursor (for `remap`).
-    pub fn upsert_records(
-        &self,
-        stream: &str,
-        records: &[(String, Vec<NormalizedRecord>)],
-    ) -> Result<u64, ConnectorError> {
-        let mut db = self.db.lock();
-        let tx = db.transaction().map_err(host_error)?;
-        let written = self.write_records(&tx, stream, records, true, crate::unix_now())?;
         tx.commit().map_err(host_error)?;
         Ok(written)
     }
@@ -179,10 +104,7 @@ impl RecordStore {
                 written += 1;
             }
             if keep_raw {
-                let id = mapped
-                    .first()
-                    .map(|r| format!("{}:{}", r.kind, r.key))
-                    .unwrap_or_else(|| format!("unmapped:{}", hex::encode(sha2_digest(raw))));
+                let id = raw_record_id(raw, mapped);
                 raw_upsert
                     .execute(params![self.connection, stream, id, raw])
                     .map_err(host_error)?;
@@ -190,9 +112,68 @@ impl RecordStore {
         }
         Ok(written)
     }
+}
 
-    /// Remember a stream's last error (the cursor is left as committed).
-    pub fn record_error(&self, stream: &str, error: &str) -> Result<(), ConnectorError> {
+impl SyncedRecords for RecordStore {
+    fn stream_state(&self, stream: &str) -> Result<StreamState, ConnectorError> {
+        let state = self
+            .db
+            .lock()
+            .query_row(
+                "SELECT cursor, done, pages, records, requests, last_synced_at, last_error
+                 FROM streams WHERE connection = ?1 AND stream = ?2",
+                params![self.connection, stream],
+                |row| {
+                    Ok(StreamState {
+                        stream: stream.to_string(),
+                        cursor: row.get(0)?,
+                        done: row.get(1)?,
+                        pages: row.get::<_, i64>(2)? as u64,
+                        records: row.get::<_, i64>(3)? as u64,
+                        requests: row.get::<_, i64>(4)? as u64,
+                        last_synced_at: row.get(5)?,
+                        last_error: row.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(host_error)?;
+        Ok(state.unwrap_or_else(|| StreamState::never_synced(stream)))
+    }
+
+    fn all_stream_states(&self) -> Result<Vec<StreamState>, ConnectorError> {
+        let names: Vec<String> = {
+            let db = self.db.lock();
+            let mut stmt = db
+                .prepare("SELECT stream FROM streams WHERE connection = ?1 ORDER BY stream")
+                .map_err(host_error)?;
+            let rows = stmt
+                .query_map([&self.connection], |row| row.get(0))
+                .and_then(|rows| rows.collect::<Result<Vec<String>, _>>());
+            rows.map_err(host_error)?
+        };
+        names.iter().map(|n| self.stream_state(n)).collect()
+    }
+
+    fn upsert_records(
+        &self,
+        stream: &str,
+        records: &[(String, Vec<NormalizedRecord>)],
+    ) -> Result<u64, ConnectorError> {
+        let mut db = self.db.lock();
+        let tx = db.transaction().map_err(host_error)?;
+        let written = self.write_records(
+            &tx,
+            stream,
+            records,
+            true,
+            connector_sync::stored::unix_now(),
+        )?;
+        tx.commit().map_err(host_error)?;
+        Ok(written)
+    }
+
+    fn record_error(&self, stream: &str, error: &str) -> Result<(), ConnectorError> {
         self.db
             .lock()
             .execute(
@@ -204,8 +185,7 @@ impl RecordStore {
             .map_err(host_error)
     }
 
-    /// Records per kind (deleted ones counted apart).
-    pub fn counts(&self) -> Result<Vec<(String, u64, u64)>, ConnectorError> {
+    fn counts(&self) -> Result<Vec<(String, u64, u64)>, ConnectorError> {
         let db = self.db.lock();
         let mut stmt = db
             .prepare(
@@ -225,12 +205,10 @@ impl RecordStore {
         rows.map_err(host_error)
     }
 
-    /// Visit a stream's normalized records in key order, as
-    /// (kind, key, version, deleted, data).
-    pub fn for_each_record(
+    fn for_each_record(
         &self,
         stream: &str,
-        mut visit: impl FnMut(&str, &str, Option<&str>, bool, &str) -> std::io::Result<()>,
+        visit: &mut RecordVisitor<'_>,
     ) -> Result<u64, ConnectorError> {
         let db = self.db.lock();
         let mut stmt = db
@@ -249,19 +227,13 @@ impl RecordStore {
             let version: Option<String> = row.get(2).map_err(host_error)?;
             let deleted: bool = row.get(3).map_err(host_error)?;
             let data: String = row.get(4).map_err(host_error)?;
-            visit(&kind, &key, version.as_deref(), deleted, &data).map_err(|e| {
-                ConnectorError::Io {
-                    what: "cannot write the export".into(),
-                    source: e.into(),
-                }
-            })?;
+            visit(&kind, &key, version.as_deref(), deleted, &data).map_err(export_error)?;
             count += 1;
         }
         Ok(count)
     }
 
-    /// A stream's raw records, for `remap`.
-    pub fn raw_records(&self, stream: &str) -> Result<Vec<String>, ConnectorError> {
+    fn raw_records(&self, stream: &str) -> Result<Vec<String>, ConnectorError> {
         let db = self.db.lock();
         let mut stmt = db
             .prepare(
@@ -274,13 +246,11 @@ impl RecordStore {
         rows.map_err(host_error)
     }
 
-    /// Delete everything the host keeps for the connection. Returns the
-    /// number of rows removed per table.
-    pub fn delete_connection(&self) -> Result<Vec<(&'static str, usize)>, ConnectorError> {
+    fn delete_connection(&self) -> Result<Vec<(&'static str, usize)>, ConnectorError> {
         let mut db = self.db.lock();
         let tx = db.transaction().map_err(host_error)?;
         let mut removed = Vec::new();
-        for table in ["records", "raw_records", "streams", "kv", "credentials"] {
+        for table in CONNECTION_TABLES {
             let n = tx
                 .execute(
                     &format!("DELETE FROM {table} WHERE connection = ?1"),
@@ -292,11 +262,6 @@ impl RecordStore {
         tx.commit().map_err(host_error)?;
         Ok(removed)
     }
-}
-
-fn sha2_digest(text: &str) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())[..12].to_vec()
 }
 
 impl Sink for RecordStore {
@@ -396,7 +361,7 @@ mod tests {
         assert_eq!(store.counts().unwrap(), vec![("item".into(), 1, 1)]);
         let mut seen = Vec::new();
         store
-            .for_each_record("items", |_, key, _, deleted, data| {
+            .for_each_record("items", &mut |_, key, _, deleted, data| {
                 seen.push((key.to_string(), deleted, data.to_string()));
                 Ok(())
             })

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rusqlite::params;
 
 use connector_platform::sentiment::stored::StoredSentiment;
-use connector_platform::sentiment::Sentiment;
-use connector_runtime::{ConnectorError, StoreError};
+use connector_platform::stored_rows;
+use connector_runtime::ConnectorError;
 
 use crate::db::{host_error, Database};
 use crate::platform::query;
@@ -31,24 +31,7 @@ pub(crate) fn scores(
             ))
         },
     )?;
-    rows.into_iter()
-        .map(|(key, fingerprint, outcome, compound)| {
-            let Some(sentiment) = Sentiment::from_outcome(&outcome, compound) else {
-                return Err(StoreError::refused(
-                    format!("message_sentiment holds `{outcome}` for message {key}"),
-                    "delete the connection's rows of message_sentiment; they are computed again",
-                )
-                .into());
-            };
-            Ok((
-                key,
-                StoredSentiment {
-                    fingerprint,
-                    sentiment,
-                },
-            ))
-        })
-        .collect()
+    rows.into_iter().map(stored_rows::sentiment).collect()
 }
 
 /// Write changed scores and delete removed ones in one transaction.

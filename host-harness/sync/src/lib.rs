@@ -15,6 +15,7 @@ mod pacing;
 mod plan;
 mod report;
 mod run;
+pub mod stored;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use pacing::{backoff, budget_pause, budget_pause_for, TimeLeft};
 pub use plan::{not_due, plan};
 pub use report::{Event, Outcome, Progress, StreamReport, SyncReport};
 pub use run::run;
+pub use stored::StreamState;
 
 /// What the sync engine reads from: a connection (an instance of a
 /// component) or, for comparisons, a connector linked natively.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use connector_runtime::ConnectorError;
 use connector_store_sqlite::RecordStore;
+use connector_sync::stored::SyncedRecords;
 use connector_sync::{StopSignal, SyncOptions};
 
 use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
@@ -201,7 +202,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             let store = RecordStore::new(context.db.clone(), &name);
             let stream = args.stream.unwrap_or_default();
             let mut out = output(args.out.as_deref())?;
-            let count = store.for_each_record(&stream, |kind, key, version, deleted, data| {
+            let count = store.for_each_record(&stream, &mut |kind, key, version, deleted, data| {
                 writeln!(
                     out,
                     "{{\"kind\":{},\"key\":{},\"version\":{},\"deleted\":{deleted},\"data\":{data}}}",

@@ -10,7 +10,7 @@ use connector_platform::documents::{self, DocumentOptions};
 use connector_platform::match_report::MatchReport;
 use connector_platform::{customers, overrides};
 use connector_runtime::contract::NormalizedRecord;
-use connector_store_sqlite::{Database, RecordStore};
+use connector_store_sqlite::{Database, RecordStore, SyncedRecords};
 use serde_json::{json, Value};
 
 pub const CONNECTION: &str = "acme";

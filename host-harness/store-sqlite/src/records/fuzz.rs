@@ -110,7 +110,7 @@ fn component_output_is_kept_or_refused() {
             }
             let mut read = BTreeMap::new();
             store
-                .for_each_record("stream", |kind, key, version, deleted, data| {
+                .for_each_record("stream", &mut |kind, key, version, deleted, data| {
                     let value = (version.map(str::to_owned), deleted, data.to_owned());
                     read.insert((kind.to_owned(), key.to_owned()), value);
                     Ok(())
