@@ -136,14 +136,6 @@ impl Env {
         contents::ids(&self.records(connection), kind)
     }
 
-    /// The SQLite database, for the tests that read it with SQL.
-    fn sqlite(&self) -> &connector_store_sqlite::Database {
-        match &self.db {
-            Store::Sqlite { db, .. } => db,
-            Store::Postgres(_) => panic!("this test reads the SQLite store's tables"),
-        }
-    }
-
     /// The database holds exactly the simulator's ground truth.
     fn assert_matches_ground_truth(&self, connection: &str) {
         let truth = self.sim.ground_truth("acme");

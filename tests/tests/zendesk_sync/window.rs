@@ -1,7 +1,8 @@
 //! The import window: tickets created before it come with all their
 //! comments, and a rate-limited first import splits the comments between
 //! the export, the account-wide audit list and the per-ticket endpoint,
-//! each comment arriving once.
+//! each comment arriving once. The rate-limited imports run on both
+//! stores.
 
 use super::*;
 
@@ -12,16 +13,14 @@ fn stored(env: &Env, connection: &str, key: &str) -> Value {
 }
 
 /// Messages written by more than one stream (the same key twice).
-fn duplicated_messages(env: &Env, connection: &str) -> i64 {
-    env.sqlite()
-        .lock()
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT key FROM records WHERE connection = ?1 AND kind = 'message'
-             GROUP BY key HAVING COUNT(*) > 1)",
-            [connection],
-            |r| r.get(0),
-        )
-        .unwrap()
+fn duplicated_messages(env: &Env, connection: &str) -> usize {
+    let mut streams_of: std::collections::BTreeMap<String, usize> = Default::default();
+    for record in env.records(connection) {
+        if record.kind == "message" {
+            *streams_of.entry(record.key).or_default() += 1;
+        }
+    }
+    streams_of.values().filter(|&&n| n > 1).count()
 }
 
 /// Every comment a first import split at `split` delivers, each once.
@@ -167,33 +166,37 @@ fn date_of(at: i64) -> String {
 }
 
 /// Change records of `stream` made before `split`, and after it.
-fn changes_around(env: &Env, stream: &str, split: u64) -> (i64, i64) {
-    let db = env.sqlite().lock();
-    let count = |op: &str| -> i64 {
-        db.query_row(
-            &format!(
-                "SELECT COUNT(*) FROM records WHERE connection = 'acme' AND kind = 'change'
-                 AND stream = ?1 AND unixepoch(json_extract(data, '$.at')) {op} ?2"
-            ),
-            (stream, split as i64),
-            |r| r.get(0),
-        )
-        .unwrap()
+fn changes_around(env: &Env, stream: &str, split: u64) -> (usize, usize) {
+    let at = |record: &contents::StoredRecord| -> i64 {
+        let text = record.data["at"].as_str().expect("a change has a time");
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
     };
-    (count("<"), count(">="))
+    let changes: Vec<i64> = env
+        .records("acme")
+        .iter()
+        .filter(|r| r.kind == "change" && r.stream == stream)
+        .map(at)
+        .collect();
+    let before = changes.iter().filter(|&&t| t < split as i64).count();
+    (before, changes.len() - before)
 }
 
+on_both_stores!(async a_rate_limited_first_import_reads_the_older_history_from_the_audit_list);
 /// Under Zendesk's budgets, with 10% of the tickets archived and the whole
 /// history imported: the comments and field changes made before the split
 /// come from the account-wide audit list for the tickets it lists, those of
 /// archived tickets per ticket, later ones from the export; each comment
 /// exactly once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list() {
-    let env = env(SimConfig {
-        archived_share: 0.1,
-        ..enterprise_account()
-    })
+async fn a_rate_limited_first_import_reads_the_older_history_from_the_audit_list(store: StoreKind) {
+    let env = env_on(
+        store,
+        SimConfig {
+            archived_share: 0.1,
+            ..enterprise_account()
+        },
+    )
     .await;
     let mut config = env.token_config("acme");
     // Archived tickets span 60 days ending 135 days ago.
@@ -278,15 +281,12 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
     );
 
     // Field changes, escalations among them.
-    let escalations: i64 = env
-        .sqlite()
-        .lock()
-        .query_row(
-            "SELECT COUNT(*) FROM records WHERE connection = 'acme' AND kind = 'change'
-             AND json_extract(data, '$.field') = 'priority' AND json_extract(data, '$.from') = 'normal'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let escalations = env
+        .records("acme")
+        .iter()
+        .filter(|r| {
+            r.kind == "change" && r.data["field"] == "priority" && r.data["from"] == "normal"
+        })
+        .count();
     assert!(escalations > 0);
 }
