@@ -66,7 +66,7 @@ CREATE TABLE records (
     data       jsonb NOT NULL,
     synced_at  bigint NOT NULL,
     UNIQUE (connection, stream, kind, key)
-);
+) WITH (toast_tuple_target = 256);
 -- The platform reads a connection's records by kind, in stored order.
 CREATE INDEX records_by_kind ON records (connection, kind, id);
 -- A record by kind and key across streams (the README's joins).
@@ -83,7 +83,19 @@ CREATE TABLE raw_records (
     raw_id     text COLLATE "C" NOT NULL,
     raw        text NOT NULL,
     UNIQUE (connection, stream, raw_id)
-);
+) WITH (toast_tuple_target = 256);
+
+-- Records and raw records are compressed from 256 bytes on (the default is
+-- about 2 kB), with lz4 where the server has it: a first import writes
+-- less WAL, so checkpoints come less often (BENCHMARKS.md).
+DO $$
+BEGIN
+    EXECUTE 'ALTER TABLE records ALTER COLUMN data SET COMPRESSION lz4';
+    EXECUTE 'ALTER TABLE raw_records ALTER COLUMN raw SET COMPRESSION lz4';
+EXCEPTION WHEN feature_not_supported OR syntax_error THEN
+    -- A server built without lz4 (or older than 14) compresses with pglz.
+    NULL;
+END $$;
 
 -- The integration platform; as in SQLite (see ARCHITECTURE.md).
 CREATE TABLE customers (

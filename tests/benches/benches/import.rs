@@ -11,17 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::native::NativeSource;
-use benches::peak_resident_bytes;
 use benches::sim::{env_or, import_into_sqlite, settings, Setup};
+use benches::{median, peak_resident_bytes};
 use connector_runtime::ConnectionRecipe;
 use connector_store_sqlite::Database;
 use connector_store_sqlite::RecordStore;
 use connector_sync::{self as sync, SourceFactory, SyncOptions, SyncReport};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let runs = env_or("IMPORT_RUNS", 3);

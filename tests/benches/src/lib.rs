@@ -6,6 +6,12 @@ pub mod sim;
 
 use std::time::{Duration, Instant};
 
+/// The median of several timings.
+pub fn median(mut timings: Vec<Duration>) -> Duration {
+    timings.sort();
+    timings[timings.len() / 2]
+}
+
 /// Run `f` `batches` times and return the median duration of one batch
 /// divided by `per_batch` (the median time of one operation).
 pub fn median_per_op(batches: usize, per_batch: usize, mut f: impl FnMut()) -> Duration {

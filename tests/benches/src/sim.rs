@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use connector_host::store::Store;
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
@@ -15,7 +16,6 @@ use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::{
     ConnectionRecipe, ConnectionSettings, HostStores, Limits, LoadedConnector, Runtime,
 };
-use connector_host::store::Store;
 use connector_sync::{self as sync, SyncOptions, SyncReport};
 use zendesk_sim::SimConfig;
 
