@@ -14,26 +14,29 @@ use connector_runtime::{
     Connection, ConnectionRecipe, ConnectionSettings, ConnectorError, HostStores, Limits,
     LoadedConnector, Runtime,
 };
-use connector_store_sqlite::{Database, RecordStore};
-use connector_sync::stored::SyncedRecords;
 use connector_sync::{SyncOptions, SyncReport};
 
 use crate::connection_file::{
     refresh_intervals, ConnectionFile, Plugin, RefreshOverrides, Secrets,
 };
+use crate::store::Store;
 use crate::store_key::KeySource;
 
 /// Options shared by every command.
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOptions {
-    /// The SQLite database holding records, cursors and connector storage.
+    /// The database holding records, cursors, credentials and connector
+    /// storage: a SQLite file, or a shared PostgreSQL database
+    /// (postgres://USER[:PASSWORD]@HOST[:PORT]/NAME; give a URL with a
+    /// password in CONNECTOR_HOST_DB rather than on the command line).
     #[arg(
         long,
         global = true,
         default_value = "connector-host.db",
-        env = "CONNECTOR_HOST_DB"
+        env = "CONNECTOR_HOST_DB",
+        value_name = "FILE|URL"
     )]
-    pub db: PathBuf,
+    pub db: String,
     /// Where compiled components are cached (default: the user's cache folder).
     #[arg(long, global = true, env = "CONNECTOR_HOST_CACHE")]
     pub cache_dir: Option<PathBuf>,
@@ -47,9 +50,10 @@ pub struct GlobalOptions {
     /// Let connectors reach loopback, private and link-local addresses.
     #[arg(long, global = true)]
     pub allow_private_network: bool,
-    /// The key that seals stored credentials (default: the database's
+    /// The key that seals stored credentials (default: a SQLite database's
     /// path with `.key` added, created on first use; or the key itself in
-    /// CONNECTOR_HOST_KEY).
+    /// CONNECTOR_HOST_KEY). A PostgreSQL database needs one of the two, the
+    /// same on every host that shares it.
     #[arg(
         long,
         global = true,
@@ -136,13 +140,13 @@ pub struct Context {
     /// The engine and network options.
     pub host: Host,
     /// The database.
-    pub db: Database,
+    pub db: Store,
 }
 
 impl Context {
     /// Open the runtime and the database.
     pub fn new(global: GlobalOptions) -> Result<Self, ConnectorError> {
-        let db = Database::open(&global.db)?;
+        let db = Store::open(&global.db)?;
         Ok(Context {
             host: Host::new(global)?,
             db,
@@ -153,7 +157,7 @@ impl Context {
     /// use), and where it came from.
     pub fn key(&self) -> Result<(StoreKey, KeySource), ConnectorError> {
         let global = &self.host.global;
-        crate::store_key::load(&self.db, &global.db, global.key_file.as_deref())
+        crate::store_key::load(&self.db, global.key_file.as_deref())
     }
 
     /// The stores a connection uses: the database for connector storage,
@@ -161,8 +165,8 @@ impl Context {
     pub fn stores(&self) -> Result<HostStores, ConnectorError> {
         let (key, _) = self.key()?;
         Ok(HostStores {
-            storage: Arc::new(self.db.clone()),
-            tokens: Arc::new(SealedTokenStore::new(Arc::new(self.db.clone()), key)),
+            storage: self.db.key_value(),
+            tokens: Arc::new(SealedTokenStore::new(self.db.tokens(), key)),
         })
     }
 
@@ -204,7 +208,7 @@ impl Context {
 /// streams are refreshed at the connector's intervals unless `refresh`
 /// (the connection file's) says otherwise.
 pub async fn sync_once(
-    db: &Database,
+    db: &Store,
     recipe: &Arc<ConnectionRecipe>,
     options: &SyncOptions,
     refresh: &RefreshOverrides,
@@ -216,7 +220,8 @@ pub async fn sync_once(
     let mut options = options.clone();
     options.refresh_every = refresh_intervals(&discovered, refresh);
     let options = &options;
-    let store = RecordStore::new(db.clone(), &recipe.settings.name);
+    let name = &recipe.settings.name;
+    let store = db.records(name);
     let now = unix_now();
     let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
     let skipped = connector_sync::not_due(&streams, options, last_synced, now);
@@ -228,14 +233,15 @@ pub async fn sync_once(
         );
     }
     streams.retain(|s| !skipped.iter().any(|(name, _)| *name == s.name));
-    Ok(connector_sync::run(
-        connector_sync::connection_factory(recipe.clone()),
-        streams,
-        store,
-        options.clone(),
-        crate::progress::for_stderr(),
-    )
-    .await)
+    Ok(db
+        .sync(
+            name,
+            connector_sync::connection_factory(recipe.clone()),
+            streams,
+            options.clone(),
+            crate::progress::for_stderr(),
+        )
+        .await)
 }
 
 /// Now, in Unix seconds.

@@ -11,8 +11,6 @@ use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::{ConnectionRecipe, ConnectionSettings, ConnectorError};
-use connector_store_sqlite::RecordStore;
-use connector_sync::stored::SyncedRecords;
 use connector_sync::SyncOptions;
 
 use crate::context::Context;
@@ -67,7 +65,7 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
         },
     });
     // Every demo starts from scratch: the simulated account is new each time.
-    let store = RecordStore::new(context.db.clone(), DEMO_CONNECTION);
+    let store = context.db.records(DEMO_CONNECTION);
     store.delete_connection()?;
     let report = crate::context::sync_once(
         &context.db,
@@ -78,19 +76,24 @@ pub async fn run(context: &Context, tickets: usize) -> Result<(), ConnectorError
     .await?;
     print!("{}", crate::progress::summary(&report));
     println!();
-    print!("{}", crate::report::status(&store)?);
+    print!("{}", crate::report::status(store.as_ref())?);
     let requests: u64 = sim.request_counts().values().sum();
     println!(
         "\n{} records in {:.1}s ({:.0} records/s), {requests} API requests. Database: {}",
         report.records(),
         report.duration.as_secs_f64(),
         report.records() as f64 / report.duration.as_secs_f64().max(1e-9),
-        context.host.global.db.display()
+        context.db.describe()
     );
-    println!(
-        "Try: sqlite3 {} \"SELECT json_extract(data, '$.subject') FROM records WHERE kind = 'conversation' LIMIT 5\"",
-        context.host.global.db.display()
-    );
+    match context.db.sqlite_path() {
+        Some(path) => println!(
+            "Try: sqlite3 {} \"SELECT json_extract(data, '$.subject') FROM records WHERE kind = 'conversation' LIMIT 5\"",
+            path.display()
+        ),
+        None => println!(
+            "Try, in psql on that database: SELECT data->>'subject' FROM records WHERE kind = 'conversation' LIMIT 5;"
+        ),
+    }
     sim.shutdown().await;
     if report.succeeded() {
         Ok(())

@@ -1,6 +1,6 @@
 //! `connector-host`: the command line on top of the embeddable crates
 //! (`connector-runtime`, `connector-sync`, `connector-store-sqlite`,
-//! `connector-platform`). Flags, connection files, progress display,
+//! `connector-store-postgres`, `connector-platform`). Flags, connection files, progress display,
 //! printed reports and the demo live here and nowhere else. It is a
 //! library too only so that its tests can drive the commands.
 //!
@@ -18,4 +18,5 @@ pub mod demo;
 pub mod platform_commands;
 pub mod progress;
 pub mod report;
+pub mod store;
 pub mod store_key;

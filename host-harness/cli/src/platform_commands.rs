@@ -9,7 +9,6 @@ use connector_platform::model::Status;
 use connector_platform::window::Range;
 use connector_platform::{customers, documents, html, matching, overrides, signals, PlatformStore};
 use connector_runtime::ConnectorError;
-use connector_store_sqlite::Database;
 
 use crate::connection_file::connection_name;
 
@@ -23,7 +22,7 @@ pub fn read_text(path: &Path, flag: &str) -> Result<String, ConnectorError> {
 /// re-match every connection matched before (and the given one). Returns
 /// what to print.
 pub fn import_customers(
-    db: &Database,
+    db: &dyn PlatformStore,
     file: &Path,
     config: Option<&Path>,
 ) -> Result<String, ConnectorError> {
@@ -57,7 +56,7 @@ pub fn import_customers(
 /// `customers match --config FILE [--overrides FILE]`: the full matching
 /// report.
 pub fn match_customers(
-    db: &Database,
+    db: &dyn PlatformStore,
     config: &Path,
     overrides: Option<&Path>,
 ) -> Result<String, ConnectorError> {
@@ -83,7 +82,7 @@ pub fn match_customers(
 /// `report --config FILE [--html FILE] [--since DAY] [--until DAY] [--all]`:
 /// re-match, then the signals over the window (and the page).
 pub fn report(
-    db: &Database,
+    db: &dyn PlatformStore,
     config: &Path,
     html: Option<&Path>,
     range: Range,
@@ -108,7 +107,7 @@ pub fn report(
 /// `export --documents`: re-match when there is a customer list, then
 /// write the documents. Returns how many.
 pub fn export_documents(
-    db: &Database,
+    db: &dyn PlatformStore,
     config: &Path,
     options: &documents::DocumentOptions,
     out: &mut dyn std::io::Write,

@@ -3,7 +3,6 @@
 use connector_platform::text::{format_time, table};
 use connector_runtime::contract::{AuthKind, ConnectorSpec, NormalizedRecord, StreamInfo};
 use connector_runtime::ConnectorError;
-use connector_store_sqlite::RecordStore;
 use connector_sync::stored::SyncedRecords;
 
 /// The spec as pretty JSON (the config schema embedded as JSON).
@@ -67,7 +66,7 @@ pub fn streams_table(streams: &[StreamInfo]) -> String {
 }
 
 /// The `status` view: streams and record counts.
-pub fn status(store: &RecordStore) -> Result<String, ConnectorError> {
+pub fn status(store: &dyn SyncedRecords) -> Result<String, ConnectorError> {
     let states = store.all_stream_states()?;
     if states.is_empty() {
         return Ok("never synced: run `connector-host sync --config FILE`\n".into());

@@ -1,16 +1,19 @@
 //! The key that seals the database's credentials (see
 //! `connector_runtime::sealed`): `CONNECTOR_HOST_KEY` (64 hexadecimal
-//! digits), else the key file (`--key-file`, by default the database's path
-//! with `.key` added), created with mode 0600 on first use while the
-//! database holds no sealed credential. A missing or wrong key is an error
+//! digits), else the key file (`--key-file`, by default a SQLite
+//! database's path with `.key` added; a PostgreSQL database has no
+//! default, as every host sharing it needs the same key), created with mode
+//! 0600 on first use while the database holds no sealed credential. A missing or wrong key is an error
 //! that says what to do; the host never makes a new key over sealed data.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use connector_runtime::sealed::StoreKey;
+use connector_runtime::storage::CredentialTable;
 use connector_runtime::{ConnectorError, StoreError};
-use connector_store_sqlite::Database;
+
+use crate::store::Store;
 
 /// The environment variable that may hold the key itself.
 pub const KEY_VAR: &str = "CONNECTOR_HOST_KEY";
@@ -35,16 +38,27 @@ pub enum KeySource {
     File(PathBuf),
 }
 
-/// The key of the database at `db_path`, and where it came from.
-pub fn load(
-    db: &Database,
-    db_path: &Path,
-    key_file: Option<&Path>,
-) -> Result<(StoreKey, KeySource), ConnectorError> {
+/// The key of the database `db`, and where it came from.
+pub fn load(db: &Store, key_file: Option<&Path>) -> Result<(StoreKey, KeySource), ConnectorError> {
     if let Ok(text) = std::env::var(KEY_VAR) {
         return Ok((StoreKey::parse(&text, KEY_VAR)?, KeySource::Variable));
     }
-    let path = key_file.map_or_else(|| default_path(db_path), Path::to_path_buf);
+    let path = match (key_file, db.sqlite_path()) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(db_path)) => default_path(db_path),
+        (None, None) => {
+            return Err(ConnectorError::config(
+                "--key-file",
+                format!(
+                    "a PostgreSQL database has no default key file: pass --key-file FILE (created \
+                     on first use) or set {KEY_VAR}, and use the same key on every host that \
+                     shares {}",
+                    db.describe()
+                ),
+            ))
+        }
+    };
+    let db = db.credentials();
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok((
             StoreKey::parse(&text, &path.display().to_string())?,
@@ -105,7 +119,7 @@ pub fn write_key(path: &Path, key: &StoreKey) -> Result<(), ConnectorError> {
 /// the old (`.new`), and moved over it after the commit; returns what to
 /// print.
 pub fn rotate(
-    db: &Database,
+    db: &dyn CredentialTable,
     key: &StoreKey,
     source: &KeySource,
     new_key_file: Option<&Path>,

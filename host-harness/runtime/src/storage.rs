@@ -54,6 +54,22 @@ pub trait TokenStore: Send + Sync {
     fn clear(&self, connection: &str) -> Result<usize, StoreError>;
 }
 
+/// One stored credential: (connection, name, stored value).
+pub type CredentialRow = (String, String, String);
+
+/// The credentials table as a whole, for the operator's key upkeep
+/// (checking whether anything is sealed, sealing everything with a new
+/// key). Never given to connectors.
+pub trait CredentialTable: Send + Sync {
+    /// How many credentials are stored sealed (`sealed:` values).
+    fn sealed_credentials(&self) -> Result<usize, StoreError>;
+    /// Every credential, by connection and name.
+    fn all_credentials(&self) -> Result<Vec<CredentialRow>, StoreError>;
+    /// Replace the stored values of these credentials, all in one
+    /// transaction.
+    fn rewrite_credentials(&self, rows: &[CredentialRow]) -> Result<(), StoreError>;
+}
+
 /// The condition of [`TokenStore::save_if`]: the stored value named
 /// `name` is `value` (`None`: there is none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

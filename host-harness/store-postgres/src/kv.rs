@@ -2,7 +2,9 @@
 //! `kv` and `credentials` tables. Sizes are bytes (`octet_length`), as the
 //! runtime's quotas count them.
 
-use connector_runtime::storage::{Expected, KeyValueStore, TokenStore};
+use connector_runtime::storage::{
+    CredentialRow, CredentialTable, Expected, KeyValueStore, TokenStore,
+};
 use connector_runtime::StoreError;
 use connector_sync::stored::unix_now;
 
@@ -221,6 +223,55 @@ impl TokenStore for Database {
                 .await
                 .map(|n| n as usize)
                 .map_err(store_error)
+        })
+    }
+}
+impl CredentialTable for Database {
+    fn sealed_credentials(&self) -> Result<usize, StoreError> {
+        self.blocking(|client| async move {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM credentials WHERE value LIKE 'sealed:%'",
+                    &[],
+                )
+                .await
+                .map_err(store_error)?;
+            Ok(row.get::<_, i64>(0) as usize)
+        })
+    }
+
+    fn all_credentials(&self) -> Result<Vec<CredentialRow>, StoreError> {
+        self.blocking(|client| async move {
+            let rows = client
+                .query(
+                    "SELECT connection, name, value FROM credentials ORDER BY connection, name",
+                    &[],
+                )
+                .await
+                .map_err(store_error)?;
+            Ok(rows
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
+                .collect())
+        })
+    }
+
+    fn rewrite_credentials(&self, rows: &[CredentialRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.blocking(move |mut client| async move {
+            let tx = client.transaction().await.map_err(store_error)?;
+            let update = tx
+                .prepare_cached(
+                    "UPDATE credentials SET value = $3 WHERE connection = $1 AND name = $2",
+                )
+                .await
+                .map_err(store_error)?;
+            for (connection, name, value) in &rows {
+                tx.execute(&update, &[connection, name, value])
+                    .await
+                    .map_err(store_error)?;
+            }
+            tx.commit().await.map_err(store_error)
         })
     }
 }

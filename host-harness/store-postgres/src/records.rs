@@ -4,6 +4,7 @@
 //! resumes without loss or duplication. A page is written with one
 //! statement per table (`unnest` of arrays), not one per record.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use connector_runtime::contract::NormalizedRecord;
@@ -115,7 +116,7 @@ async fn write_records(
         let keys: Vec<&str> = latest.iter().map(|r| r.key.as_str()).collect();
         let versions: Vec<Option<&str>> = latest.iter().map(|r| r.version.as_deref()).collect();
         let deleted: Vec<bool> = latest.iter().map(|r| r.deleted).collect();
-        let data: Vec<&str> = latest.iter().map(|r| r.data.as_str()).collect();
+        let data: Vec<Cow<'_, str>> = latest.iter().map(|r| jsonb_text(&r.data)).collect();
         tx.execute(
             "INSERT INTO records (connection, stream, kind, key, version, deleted, data, synced_at)
              SELECT $1, $2, r.kind, r.key, r.version, r.deleted, r.data::jsonb, $8
@@ -414,5 +415,58 @@ impl Sink for RecordStore {
         self.db
             .spawn(move |client| record_error(client, connection, stream, message))
             .await
+    }
+}
+
+/// `data` as `jsonb` accepts it: `jsonb` refuses the escape `\u0000` (a
+/// NUL character) in strings, which JSON allows, so each becomes `\ufffd`
+/// (the replacement character) instead of failing the whole page. A
+/// backslash that is itself escaped (`\\u0000`, the text `\u0000`) stays.
+fn jsonb_text(data: &str) -> Cow<'_, str> {
+    if !data.contains("\\u0000") {
+        return Cow::Borrowed(data);
+    }
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at..];
+        if let Some(after) = escape.strip_prefix("\\u0000") {
+            out.push_str("\\ufffd");
+            rest = after;
+        } else {
+            // Any other escape is two characters (`\\`, `\"`, `\n`, `\u`
+            // followed by digits that need no change).
+            let end = escape
+                .char_indices()
+                .nth(2)
+                .map_or(escape.len(), |(i, _)| i);
+            out.push_str(&escape[..end]);
+            rest = &escape[end..];
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jsonb_text;
+
+    #[test]
+    fn nul_escapes_become_replacement_characters_and_nothing_else_changes() {
+        for (data, stored) in [
+            (r#"{"a":"plain"}"#, r#"{"a":"plain"}"#),
+            (r#"{"a":"x\u0000y"}"#, r#"{"a":"x\ufffdy"}"#),
+            (r#"{"a":"\u0000\u0000"}"#, r#"{"a":"\ufffd\ufffd"}"#),
+            // An escaped backslash followed by the text u0000.
+            (r#"{"a":"\\u0000"}"#, r#"{"a":"\\u0000"}"#),
+            (r#"{"a":"\\\u0000"}"#, r#"{"a":"\\\ufffd"}"#),
+            (r#"{"a":"\u00e9\n\"q\""}"#, r#"{"a":"\u00e9\n\"q\""}"#),
+        ] {
+            assert_eq!(jsonb_text(data), stored, "{data}");
+            let parsed: serde_json::Value = serde_json::from_str(&jsonb_text(data)).unwrap();
+            assert!(!parsed["a"].as_str().unwrap().contains('\0'), "{data}");
+        }
     }
 }

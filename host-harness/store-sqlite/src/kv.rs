@@ -3,7 +3,9 @@
 //! the read-only connection, so a fetch never waits for a page commit in
 //! progress.
 
-use connector_runtime::storage::{Expected, KeyValueStore, TokenStore};
+use connector_runtime::storage::{
+    CredentialRow, CredentialTable, Expected, KeyValueStore, TokenStore,
+};
 use connector_runtime::StoreError;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -163,10 +165,8 @@ fn save_credentials(
     Ok(())
 }
 
-/// The `credentials` table as a whole, for sealing it with a new key.
-impl Database {
-    /// Credentials stored sealed (`sealed:` values).
-    pub fn sealed_credentials(&self) -> Result<usize, StoreError> {
+impl CredentialTable for Database {
+    fn sealed_credentials(&self) -> Result<usize, StoreError> {
         self.read()
             .query_row(
                 "SELECT count(*) FROM credentials WHERE value LIKE 'sealed:%'",
@@ -177,8 +177,7 @@ impl Database {
             .map_err(store_error)
     }
 
-    /// Every credential: `(connection, name, stored value)`.
-    pub fn all_credentials(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+    fn all_credentials(&self) -> Result<Vec<CredentialRow>, StoreError> {
         let db = self.lock();
         let mut stmt = db
             .prepare("SELECT connection, name, value FROM credentials ORDER BY connection, name")
@@ -189,9 +188,7 @@ impl Database {
         rows.map_err(store_error)
     }
 
-    /// Replace the stored values of these credentials, all in one
-    /// transaction.
-    pub fn rewrite_credentials(&self, rows: &[(String, String, String)]) -> Result<(), StoreError> {
+    fn rewrite_credentials(&self, rows: &[CredentialRow]) -> Result<(), StoreError> {
         let mut db = self.lock();
         let tx = db.transaction().map_err(store_error)?;
         for (connection, name, value) in rows {

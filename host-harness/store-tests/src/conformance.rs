@@ -193,6 +193,72 @@ pub fn token_storage<S: StoreUnderTest>() {
     );
 }
 
+/// The credentials table as a whole (for `rotate-key`): sealed values
+/// counted, every row listed by connection and name, rows rewritten
+/// together.
+pub fn credential_table<S: StoreUnderTest>() {
+    let (store, _place) = S::fresh();
+    assert_eq!(store.sealed_credentials().unwrap(), 0);
+    store
+        .save_all("b", &[("refresh", "sealed:v1:k:b-refresh")])
+        .unwrap();
+    store
+        .save_all(
+            "a",
+            &[("refresh", "sealed:v1:k:a-refresh"), ("access", "plain")],
+        )
+        .unwrap();
+    assert_eq!(store.sealed_credentials().unwrap(), 2);
+    let rows = store.all_credentials().unwrap();
+    let names: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(connection, name, _)| (connection.as_str(), name.as_str()))
+        .collect();
+    assert_eq!(names, [("a", "access"), ("a", "refresh"), ("b", "refresh")]);
+    let resealed: Vec<_> = rows
+        .iter()
+        .map(|(connection, name, _)| {
+            (
+                connection.clone(),
+                name.clone(),
+                format!("sealed:v1:k2:{connection}-{name}"),
+            )
+        })
+        .collect();
+    store.rewrite_credentials(&resealed).unwrap();
+    assert_eq!(store.sealed_credentials().unwrap(), 3);
+    assert_eq!(
+        store.load("a", "access").unwrap().as_deref(),
+        Some("sealed:v1:k2:a-access")
+    );
+    assert_eq!(store.all_credentials().unwrap(), resealed);
+}
+
+/// A NUL character in a record's text (JSON allows it as `\u0000`) does
+/// not fail its page: SQLite keeps it, PostgreSQL's `jsonb` cannot and
+/// keeps U+FFFD in its place; the rest of the record is unchanged.
+pub fn nul_characters_do_not_fail_a_page<S: StoreUnderTest>() {
+    let (store, _place) = S::fresh();
+    let records = store.records("c");
+    let data = serde_json::json!({"body": "before\u{0}after", "n": 1}).to_string();
+    assert!(data.contains("\\u0000"), "{data}");
+    let committed = on_runtime(records.commit_page(page(
+        "s",
+        vec![record("1", "2024-01-01T00:00:00Z", &data, false)],
+        "c1",
+        true,
+    )))
+    .expect("a page with a NUL character commits");
+    assert_eq!(committed, 1);
+    let seen = visited(&records, "s");
+    let expected = match S::NAME {
+        "postgres" => "before\u{fffd}after",
+        _ => "before\u{0}after",
+    };
+    assert_eq!(seen[0].4["body"], expected);
+    assert_eq!(seen[0].4["n"], 1);
+}
+
 /// Workers rotating one connection's refresh token at once, each from its
 /// own handle (as separate hosts would): exactly one rotation is stored,
 /// whole, and the others learn that they lost. Through the sealed store

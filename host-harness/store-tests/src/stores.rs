@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use connector_platform::PlatformStore;
-use connector_runtime::storage::{KeyValueStore, TokenStore};
+use connector_runtime::storage::{CredentialTable, KeyValueStore, TokenStore};
 use connector_runtime::ConnectorError;
 use connector_sync::stored::SyncedRecords;
 use connector_sync::Sink;
@@ -13,7 +13,7 @@ use crate::postgres::TestDatabase;
 
 /// A store under test, freshly made.
 pub trait StoreUnderTest:
-    KeyValueStore + TokenStore + PlatformStore + Clone + Send + Sync + 'static
+    KeyValueStore + TokenStore + CredentialTable + PlatformStore + Clone + Send + Sync + 'static
 {
     /// A connection's synced data.
     type Records: Sink + SyncedRecords;
@@ -38,6 +38,57 @@ pub trait StoreUnderTest:
     fn fail_stream_writes(&self, on: bool);
 }
 
+/// Which store a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+impl StoreKind {
+    /// A new, empty store of this kind.
+    pub fn fresh(self) -> Place {
+        match self {
+            StoreKind::Sqlite => connector_store_sqlite::Database::fresh().1,
+            StoreKind::Postgres => connector_store_postgres::Database::fresh().1,
+        }
+    }
+}
+
+/// Defines a test per store for a test function taking a [`StoreKind`]:
+/// `on_both_stores!(name)` for `fn name(kind)`, `on_both_stores!(async
+/// name)` for `async fn name(kind)` (run on a multi-threaded runtime).
+/// The tests are `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    (async $name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$name($crate::stores::StoreKind::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                super::$name($crate::stores::StoreKind::Postgres).await
+            }
+        }
+    };
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::stores::StoreKind::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::stores::StoreKind::Postgres)
+            }
+        }
+    };
+}
+
 /// Where a store under test lives; dropping it deletes the store.
 pub enum Place {
     /// A SQLite file in a temporary folder.
@@ -54,6 +105,41 @@ impl Place {
             Place::Postgres(database) => database.url(),
         }
     }
+
+    /// Whether anything has made the store yet (a host run on
+    /// [`Place::db_argument`] makes it on first use).
+    pub fn exists(&self) -> bool {
+        match self {
+            Place::Sqlite(dir) => sqlite_path(dir).exists(),
+            Place::Postgres(_) => true,
+        }
+    }
+
+    /// The synced data of `connection`, read from the store opened anew
+    /// (as another process would).
+    pub fn records(&self, connection: &str) -> Box<dyn SyncedRecords> {
+        match self {
+            Place::Sqlite(_) => {
+                Box::new(opened::<connector_store_sqlite::Database>(self).records(connection))
+            }
+            Place::Postgres(_) => {
+                Box::new(opened::<connector_store_postgres::Database>(self).records(connection))
+            }
+        }
+    }
+
+    /// The connectors' key-value storage, read from the store opened anew.
+    pub fn key_value(&self) -> Box<dyn KeyValueStore> {
+        match self {
+            Place::Sqlite(_) => Box::new(opened::<connector_store_sqlite::Database>(self)),
+            Place::Postgres(_) => Box::new(opened::<connector_store_postgres::Database>(self)),
+        }
+    }
+}
+
+/// The store at `place`, opened again; panics if it cannot be.
+fn opened<S: StoreUnderTest>(place: &Place) -> S {
+    S::reopen(place).unwrap_or_else(|e| panic!("the {} store opens again: {e}", S::NAME))
 }
 
 fn sqlite_path(dir: &tempfile::TempDir) -> PathBuf {

@@ -24,8 +24,10 @@ macro_rules! both_stores {
 both_stores!(
     key_value_storage,
     token_storage,
+    credential_table,
     concurrent_rotation,
     page_commits,
+    nul_characters_do_not_fail_a_page,
     failed_commits_leave_nothing,
     large_streams_are_read_whole,
     platform_round_trips,

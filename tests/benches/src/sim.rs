@@ -1,6 +1,7 @@
 //! The import benchmarks' simulated account, served by a child process (the
 //! bench binary itself, run again) so that its work does not count against
-//! the host's, and the import into SQLite they compare with.
+//! the host's, and the import into a store (SQLite or PostgreSQL) they
+//! compare with.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +15,7 @@ use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::{
     ConnectionRecipe, ConnectionSettings, HostStores, Limits, LoadedConnector, Runtime,
 };
-use connector_store_sqlite::{Database, RecordStore};
+use connector_host::store::Store;
 use connector_sync::{self as sync, SyncOptions, SyncReport};
 use zendesk_sim::SimConfig;
 
@@ -220,26 +221,44 @@ pub fn import_into_sqlite(
     config: &serde_json::Value,
     dir: &std::path::Path,
 ) -> (SyncReport, Duration) {
-    let db = Database::open(&dir.join("component.db")).unwrap();
+    let store = Store::open(&dir.join("component.db").display().to_string()).unwrap();
+    import_into(rt, runtime, loaded, client, config, &store)
+}
+
+/// One first import through the component into `store`, as connection
+/// `acme`; the report and the time it took.
+pub fn import_into(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
+    loaded: &LoadedConnector,
+    client: &Arc<HttpsClient>,
+    config: &serde_json::Value,
+    store: &Store,
+) -> (SyncReport, Duration) {
+    let stores = HostStores {
+        storage: store.key_value(),
+        tokens: store.tokens(),
+    };
     let recipe = Arc::new(ConnectionRecipe {
         runtime: runtime.clone(),
         loaded: loaded.clone(),
         client: client.clone(),
-        settings: settings("acme", HostStores::new(db.clone()), config),
+        settings: settings("acme", stores, config),
     });
     rt.block_on(async {
         let started = Instant::now();
         let mut first = recipe.open().await.unwrap();
         let streams = sync::plan(&first.discover().await.unwrap(), &[]).unwrap();
         drop(first);
-        let report = sync::run(
-            sync::connection_factory(recipe.clone()),
-            streams,
-            RecordStore::new(db, "acme"),
-            SyncOptions::default(),
-            Arc::new(|_| {}),
-        )
-        .await;
+        let report = store
+            .sync(
+                "acme",
+                sync::connection_factory(recipe.clone()),
+                streams,
+                SyncOptions::default(),
+                Arc::new(|_| {}),
+            )
+            .await;
         (report, started.elapsed())
     })
 }

@@ -2,6 +2,8 @@
 //! a first import and incremental syncs end with exactly the simulator's
 //! ground truth (nothing missing, nothing duplicated, deletions applied),
 //! at a known API cost; OAuth tokens rotate durably; faults are retried.
+//! The tests where the store matters (commits, cursors, tokens) run on
+//! SQLite and on PostgreSQL (`name::sqlite`, `name::postgres`).
 
 mod window;
 mod wire_faults;
@@ -9,14 +11,16 @@ mod wire_faults;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use connector_host::store::Store;
 use connector_runtime::http_policy::ResolveOverrides;
 use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::ConnectionRecipe;
-use connector_runtime::{ConnectionSettings, Limits, Runtime};
-use connector_store_sqlite::Database;
-use connector_store_sqlite::RecordStore;
+use connector_runtime::{ConnectionSettings, HostStores, Limits, Runtime};
+use connector_store_tests::contents;
+use connector_store_tests::on_both_stores;
+use connector_store_tests::stores::{Place, StoreKind};
 use connector_sync::{self as sync, Event, Outcome, StreamReport, SyncOptions, SyncReport};
 use serde_json::{json, Value};
 use zendesk_sim::{Fault, FaultKind, Mutation, SimConfig, SimHandle, Simulator};
@@ -27,8 +31,8 @@ struct Env {
     /// deleted earlier get no messages.
     first_import: i64,
     runtime: Arc<Runtime>,
-    db: Database,
-    _dir: tempfile::TempDir,
+    db: Store,
+    _place: Place,
 }
 
 /// A simulated account with `n` tickets and the default everything else.
@@ -39,16 +43,22 @@ fn tickets(n: usize) -> SimConfig {
     }
 }
 
+/// The simulator with `config`, and a SQLite store.
 async fn env(config: SimConfig) -> Env {
+    env_on(StoreKind::Sqlite, config).await
+}
+
+/// The simulator with `config`, and a new store of `kind`.
+async fn env_on(kind: StoreKind, config: SimConfig) -> Env {
     let sim = Simulator::start_settled(config).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let place = kind.fresh();
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     Env {
         first_import: sim.now(),
         sim,
         runtime: Arc::new(Runtime::new(Limits::default(), Some(cache)).unwrap()),
-        db: Database::open(&dir.path().join("sync.db")).unwrap(),
-        _dir: dir,
+        db: Store::open(&place.db_argument()).unwrap(),
+        _place: place,
     }
 }
 
@@ -90,7 +100,10 @@ impl Env {
                 name: name.into(),
                 config,
                 auth_scheme: Some(auth.into()),
-                stores: connector_runtime::HostStores::new(self.db.clone()),
+                stores: HostStores {
+                    storage: self.db.key_value(),
+                    tokens: self.db.tokens(),
+                },
                 storage_quota: StorageQuota::default(),
                 log_limits: LogLimits::default(),
                 shared: Default::default(),
@@ -113,29 +126,22 @@ impl Env {
         self.sim.mutate("acme", change).unwrap()
     }
 
+    /// Every record of `connection` in the database.
+    fn records(&self, connection: &str) -> Vec<contents::StoredRecord> {
+        contents::all_records(self.db.records(connection).as_ref())
+    }
+
     /// Ids of `kind` in the database: (live, deleted).
     fn ids(&self, connection: &str, kind: &str) -> (BTreeSet<u64>, BTreeSet<u64>) {
-        let db = self.db.lock();
-        let mut stmt = db
-            .prepare("SELECT key, deleted FROM records WHERE connection = ?1 AND kind = ?2")
-            .unwrap();
-        let rows: Vec<(String, bool)> = stmt
-            .query_map([connection, kind], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let mut live = BTreeSet::new();
-        let mut deleted = BTreeSet::new();
-        for (key, is_deleted) in rows {
-            // Chat transcripts split into several messages keyed `id-n`.
-            let id: u64 = key.split('-').next().unwrap().parse().unwrap();
-            if is_deleted {
-                deleted.insert(id);
-            } else {
-                live.insert(id);
-            }
+        contents::ids(&self.records(connection), kind)
+    }
+
+    /// The SQLite database, for the tests that read it with SQL.
+    fn sqlite(&self) -> &connector_store_sqlite::Database {
+        match &self.db {
+            Store::Sqlite { db, .. } => db,
+            Store::Postgres(_) => panic!("this test reads the SQLite store's tables"),
         }
-        (live, deleted)
     }
 
     /// The database holds exactly the simulator's ground truth.
@@ -160,35 +166,21 @@ impl Env {
     /// Every message and change names a conversation the database holds
     /// (live or a tombstone).
     fn assert_no_absent_conversations(&self, connection: &str) {
-        let (live, deleted) = self.ids(connection, "conversation");
-        let db = self.db.lock();
-        let mut stmt = db
-            .prepare(
-                "SELECT json_extract(data, '$.conversation_id') FROM records
-                 WHERE connection = ?1 AND kind IN ('message', 'change')",
-            )
-            .unwrap();
-        let named: Vec<u64> = stmt
-            .query_map([connection], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(|id| id.unwrap().parse().unwrap())
-            .collect();
+        let records = self.records(connection);
+        let (live, deleted) = contents::ids(&records, "conversation");
+        let named = contents::named_conversations(&records);
         assert!(!named.is_empty(), "no message or change to check");
         let absent = zendesk_sim::absent_conversations(&(&live | &deleted), named);
         assert!(absent.is_empty(), "absent conversations: {absent:?}");
     }
 }
 
-async fn run_sync(
-    db: &Database,
-    recipe: &Arc<ConnectionRecipe>,
-    options: SyncOptions,
-) -> SyncReport {
+async fn run_sync(db: &Store, recipe: &Arc<ConnectionRecipe>, options: SyncOptions) -> SyncReport {
     run_watched_sync(db, recipe, options, Arc::new(|_| {})).await
 }
 
 async fn run_watched_sync(
-    db: &Database,
+    db: &Store,
     recipe: &Arc<ConnectionRecipe>,
     options: SyncOptions,
     progress: sync::Progress,
@@ -196,11 +188,10 @@ async fn run_watched_sync(
     let mut first = recipe.open().await.unwrap();
     let streams = sync::plan(&first.discover().await.unwrap(), &options.streams).unwrap();
     drop(first);
-    let store = RecordStore::new(db.clone(), &recipe.settings.name);
-    sync::run(
+    db.sync(
+        &recipe.settings.name,
         connector_sync::connection_factory(recipe.clone()),
         streams,
-        store,
         options,
         progress,
     )
@@ -208,7 +199,7 @@ async fn run_watched_sync(
 }
 
 /// A sync of every stream with the default options, each stream done.
-async fn sync_to_the_end(db: &Database, recipe: &Arc<ConnectionRecipe>) -> SyncReport {
+async fn sync_to_the_end(db: &Store, recipe: &Arc<ConnectionRecipe>) -> SyncReport {
     let report = run_sync(db, recipe, SyncOptions::default()).await;
     assert_all_done(&report);
     report
@@ -278,12 +269,15 @@ async fn pages_tell_the_operator_how_far_the_import_is_and_the_time_left() {
     assert!(middle.iter().any(|(_, left)| left.is_some()), "{tickets:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
-    let env = env(SimConfig {
-        history_days: 60,
-        ..tickets(400)
-    })
+on_both_stores!(async a_first_import_and_incremental_syncs_match_the_ground_truth);
+async fn a_first_import_and_incremental_syncs_match_the_ground_truth(store: StoreKind) {
+    let env = env_on(
+        store,
+        SimConfig {
+            history_days: 60,
+            ..tickets(400)
+        },
+    )
     .await;
     let recipe = env.token_recipe("acme");
     sync_to_the_end(&env.db, &recipe).await;
@@ -350,9 +344,9 @@ async fn a_first_import_and_incremental_syncs_match_the_ground_truth() {
     env.assert_no_absent_conversations("acme");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn transient_faults_are_retried_without_loss() {
-    let env = env(tickets(150)).await;
+on_both_stores!(async transient_faults_are_retried_without_loss);
+async fn transient_faults_are_retried_without_loss(store: StoreKind) {
+    let env = env_on(store, tickets(150)).await;
     env.sim.set_fault(
         "incremental_tickets_cursor",
         Fault::next(2, FaultKind::Status(503)),
@@ -423,9 +417,9 @@ fn stop_after_first_page_of(stream: &'static str, stop: sync::StopSignal) -> syn
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes() {
-    let env = env(tickets(400)).await;
+on_both_stores!(async a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes);
+async fn a_stopped_sync_keeps_what_it_committed_and_the_next_one_finishes(store: StoreKind) {
+    let env = env_on(store, tickets(400)).await;
     let recipe = env.token_recipe("acme");
     let options = SyncOptions {
         page_size: Some(50),
@@ -505,9 +499,9 @@ async fn a_stop_abandons_a_request_in_flight() {
     assert!(report.succeeded(), "{report:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
-    let env = env(tickets(50)).await;
+on_both_stores!(async oauth_refresh_tokens_rotate_and_are_stored_before_use);
+async fn oauth_refresh_tokens_rotate_and_are_stored_before_use(store: StoreKind) {
+    let env = env_on(store, tickets(50)).await;
     let client = env.sim.oauth_client("acme");
     let config = json!({
         "subdomain": "acme",
@@ -518,16 +512,7 @@ async fn oauth_refresh_tokens_rotate_and_are_stored_before_use() {
     let recipe = env.recipe("oauth", config.clone(), "oauth_refresh_token");
     sync_to_the_end(&env.db, &recipe).await;
     env.assert_matches_ground_truth("oauth");
-    let stored = |name: &str| -> String {
-        env.db
-            .lock()
-            .query_row(
-                "SELECT value FROM credentials WHERE connection = 'oauth' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let stored = |name: &str| -> String { env.db.tokens().load("oauth", name).unwrap().unwrap() };
     let rotated = stored("oauth.refresh_token");
     assert_ne!(rotated, client.refresh_token, "the refresh token rotated");
 

@@ -7,21 +7,13 @@ use super::*;
 
 /// A value the connector keeps in its storage, as JSON.
 fn stored(env: &Env, connection: &str, key: &str) -> Value {
-    let value: Vec<u8> = env
-        .db
-        .lock()
-        .query_row(
-            "SELECT value FROM kv WHERE connection = ?1 AND key = ?2",
-            [connection, key],
-            |r| r.get(0),
-        )
-        .unwrap();
-    serde_json::from_slice(&value).unwrap()
+    let value = env.db.key_value().get(connection, key).unwrap();
+    serde_json::from_slice(&value.unwrap_or_else(|| panic!("no {key} stored"))).unwrap()
 }
 
 /// Messages written by more than one stream (the same key twice).
 fn duplicated_messages(env: &Env, connection: &str) -> i64 {
-    env.db
+    env.sqlite()
         .lock()
         .query_row(
             "SELECT COUNT(*) FROM (SELECT key FROM records WHERE connection = ?1 AND kind = 'message'
@@ -176,7 +168,7 @@ fn date_of(at: i64) -> String {
 
 /// Change records of `stream` made before `split`, and after it.
 fn changes_around(env: &Env, stream: &str, split: u64) -> (i64, i64) {
-    let db = env.db.lock();
+    let db = env.sqlite().lock();
     let count = |op: &str| -> i64 {
         db.query_row(
             &format!(
@@ -287,7 +279,7 @@ async fn a_rate_limited_first_import_splits_the_comments_between_the_budgets() {
 
     // Field changes, escalations among them.
     let escalations: i64 = env
-        .db
+        .sqlite()
         .lock()
         .query_row(
             "SELECT COUNT(*) FROM records WHERE connection = 'acme' AND kind = 'change'

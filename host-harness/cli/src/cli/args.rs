@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::context::GlobalOptions;
 
-/// Runs connector components in a sandbox and syncs their data into SQLite.
+/// Runs connector components in a sandbox and syncs their data into SQLite
+/// or PostgreSQL.
 #[derive(Parser, Debug)]
 #[command(name = "connector-host", version, about, long_about = None)]
 pub struct Cli {

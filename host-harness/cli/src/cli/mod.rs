@@ -9,8 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use connector_runtime::ConnectorError;
-use connector_store_sqlite::RecordStore;
-use connector_sync::stored::SyncedRecords;
 use connector_sync::{StopSignal, SyncOptions};
 
 use crate::connection_file::{connection_name, ConnectionFile, Plugin, Secrets};
@@ -178,8 +176,8 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             }
         }
         Command::Status(args) => {
-            let store = RecordStore::new(context.db.clone(), &connection_name(&args.config)?);
-            print!("{}", crate::report::status(&store)?);
+            let store = context.db.records(&connection_name(&args.config)?);
+            print!("{}", crate::report::status(store.as_ref())?);
         }
         Command::Export(args) if args.documents => {
             let options = connector_platform::documents::DocumentOptions {
@@ -189,7 +187,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             };
             let mut out = output(args.out.as_deref())?;
             let count = crate::platform_commands::export_documents(
-                &context.db,
+                context.db.platform(),
                 &args.connection.config,
                 &options,
                 &mut out,
@@ -199,7 +197,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
         }
         Command::Export(args) => {
             let name = connection_name(&args.connection.config)?;
-            let store = RecordStore::new(context.db.clone(), &name);
+            let store = context.db.records(&name);
             let stream = args.stream.unwrap_or_default();
             let mut out = output(args.out.as_deref())?;
             let count = store.for_each_record(&stream, &mut |kind, key, version, deleted, data| {
@@ -217,7 +215,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
         Command::Remap(args) => {
             let recipe = context.recipe(&args.config, Secrets::IfAvailable)?;
             let mut connection = recipe.open().await?;
-            let store = RecordStore::new(context.db.clone(), &recipe.settings.name);
+            let store = context.db.records(&recipe.settings.name);
             for stream in connection.discover().await? {
                 let mut mapped = Vec::new();
                 for raw in store.raw_records(&stream.name)? {
@@ -236,17 +234,22 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
             let (key, source) = context.key()?;
             print!(
                 "{}",
-                crate::store_key::rotate(&context.db, &key, &source, args.new_key_file.as_deref())?
+                crate::store_key::rotate(
+                    context.db.credentials(),
+                    &key,
+                    &source,
+                    args.new_key_file.as_deref()
+                )?
             );
         }
         Command::Authorize(args) => print!("{}", crate::authorize::run(&context, &args).await?),
         Command::Disconnect(args) => {
             let (parsed, path) = ConnectionFile::load(&args.config)?;
-            let store = RecordStore::new(context.db.clone(), &parsed.name_for(&path));
-            let platform = connector_platform::PlatformStore::forget_connection(
-                &context.db,
-                &parsed.name_for(&path),
-            )?;
+            let store = context.db.records(&parsed.name_for(&path));
+            let platform = context
+                .db
+                .platform()
+                .forget_connection(&parsed.name_for(&path))?;
             for (table, rows) in store.delete_connection()?.into_iter().chain(platform) {
                 println!("deleted {rows} rows from {table}");
             }
@@ -276,7 +279,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
         Command::Customers(CustomersCommand::Import(args)) => print!(
             "{}",
             crate::platform_commands::import_customers(
-                &context.db,
+                context.db.platform(),
                 &args.file,
                 args.config.as_deref()
             )?
@@ -284,7 +287,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
         Command::Customers(CustomersCommand::Match(args)) => print!(
             "{}",
             crate::platform_commands::match_customers(
-                &context.db,
+                context.db.platform(),
                 &args.connection.config,
                 args.overrides.as_deref()
             )?
@@ -292,7 +295,7 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
         Command::Report(args) => print!(
             "{}",
             crate::platform_commands::report(
-                &context.db,
+                context.db.platform(),
                 &args.connection.config,
                 args.html.as_deref(),
                 args.range(unix_now()),

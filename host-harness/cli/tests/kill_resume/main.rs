@@ -4,7 +4,9 @@
 //! history split between two endpoints). Ctrl-C stops a sync cleanly, and
 //! the next one resumes. The real `connector-host` binary syncs the
 //! in-process Zendesk simulator; the database is compared with the
-//! simulator's ground truth. `soak` holds the 100-kill soak, run by hand.
+//! simulator's ground truth. The kill tests run on SQLite and on
+//! PostgreSQL (`name::sqlite`, `name::postgres`). `soak` holds the
+//! 100-kill soak, run by hand.
 
 use std::io::BufRead;
 use std::ops::Range;
@@ -12,6 +14,10 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use connector_store_tests::contents;
+use connector_store_tests::on_both_stores;
+use connector_store_tests::stores::{Place, StoreKind};
+use connector_sync::stored::SyncedRecords;
 use zendesk_sim::{Mutation, RateLimits, SimConfig, SimHandle, Simulator};
 
 mod rotation;
@@ -27,17 +33,67 @@ fn cache_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
+/// Where a test's host keeps things: a folder for the connection file
+/// (`acme.toml`), logs and the key that seals tokens, and a store.
+struct Site {
+    dir: tempfile::TempDir,
+    place: Place,
+}
+
+impl Site {
+    /// A new folder and a new, empty store of `kind`.
+    fn new(kind: StoreKind) -> Site {
+        Site {
+            dir: tempfile::tempdir().unwrap(),
+            place: kind.fresh(),
+        }
+    }
+
+    /// The folder.
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The synced data of the connection `acme`.
+    fn records(&self) -> Box<dyn SyncedRecords> {
+        self.place.records("acme")
+    }
+
+    /// A value the connector keeps for `acme`, as JSON.
+    fn stored(&self, key: &str) -> serde_json::Value {
+        let value = self.place.key_value().get("acme", key).unwrap();
+        serde_json::from_slice(&value.unwrap_or_else(|| panic!("no {key} stored"))).unwrap()
+    }
+
+    /// The SQLite file, for the soak's direct upkeep.
+    fn sqlite_path(&self) -> std::path::PathBuf {
+        match &self.place {
+            Place::Sqlite(_) => self.place.db_argument().into(),
+            Place::Postgres(_) => panic!("the soak runs on SQLite"),
+        }
+    }
+}
+
 /// `connector-host sync` of the simulated account, with `extra` arguments.
-fn sync_command(sim: &SimHandle, dir: &Path, token: &str, extra: &[&str]) -> Command {
-    host_command(sim, dir, token, "sync", extra)
+fn sync_command(sim: &SimHandle, site: &Site, token: &str, extra: &[&str]) -> Command {
+    host_command(sim, site, token, "sync", extra)
 }
 
 /// `connector-host ACTION EXTRA --config acme.toml` against the simulator,
-/// on `dir`'s database, `token` in `ZD_TOKEN`.
-fn host_command(sim: &SimHandle, dir: &Path, token: &str, action: &str, extra: &[&str]) -> Command {
+/// on `site`'s store, `token` in `ZD_TOKEN`.
+fn host_command(
+    sim: &SimHandle,
+    site: &Site,
+    token: &str,
+    action: &str,
+    extra: &[&str],
+) -> Command {
+    let dir = site.dir();
     let mut cmd = Command::new(BIN);
     cmd.arg("--db")
-        .arg(dir.join("kill.db"))
+        .arg(site.place.db_argument())
+        .arg("--key-file")
+        .arg(dir.join("tokens.key"))
         .arg("--cache-dir")
         .arg(cache_dir())
         .arg("--resolve")
@@ -56,63 +112,45 @@ fn host_command(sim: &SimHandle, dir: &Path, token: &str, action: &str, extra: &
 
 /// The ids of a kind's records, sorted; chat transcript messages (keyed
 /// `comment-line`) count once per comment.
-fn keys(db: &Path, kind: &str, deleted: bool) -> Vec<u64> {
-    let db = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = db
-        .prepare("SELECT key FROM records WHERE kind = ?1 AND deleted = ?2")
-        .unwrap();
-    let ids: std::collections::BTreeSet<u64> = stmt
-        .query_map(rusqlite::params![kind, deleted], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(|k| k.unwrap().split('-').next().unwrap().parse().unwrap())
-        .collect();
+fn keys(site: &Site, kind: &str, deleted: bool) -> Vec<u64> {
+    let (live, tombstones) = contents::ids(&contents::all_records(site.records().as_ref()), kind);
+    let ids = if deleted { tombstones } else { live };
     ids.into_iter().collect()
 }
 
 /// Pages committed so far.
-fn pages(db: &Path) -> i64 {
-    // Opening a missing file would create an empty database.
-    if !db.exists() {
+fn pages(site: &Site) -> u64 {
+    // Opening a missing SQLite file would create an empty database.
+    if !site.place.exists() {
         return 0;
     }
-    let Ok(db) = rusqlite::Connection::open(db) else {
-        return 0;
-    };
-    db.query_row("SELECT COALESCE(SUM(pages), 0) FROM streams", [], |r| {
-        r.get(0)
-    })
-    .unwrap_or(0)
+    let states = site.records().all_stream_states().unwrap_or_default();
+    states.iter().map(|s| s.pages).sum()
 }
 
 /// A member of the first import's split of the comment history.
-fn comment_split_member(db: &Path, member: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            &format!("SELECT json_extract(CAST(value AS TEXT), '$.{member}') FROM kv WHERE key = 'comment-split'"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+fn comment_split_member(site: &Site, member: &str) -> i64 {
+    let split = site.stored("comment-split");
+    split[member]
+        .as_i64()
+        .or_else(|| split[member].as_bool().map(i64::from))
+        .unwrap_or_else(|| panic!("comment-split has no {member}: {split}"))
 }
 
 /// Where the first import split the comment history (Unix seconds): older
 /// comments came from the audit list or per ticket, newer ones from the
 /// events export.
-fn comment_split(db: &Path) -> i64 {
-    comment_split_member(db, "start")
+fn comment_split(site: &Site) -> i64 {
+    comment_split_member(site, "start")
 }
 
 /// Comments that came from the audit list or the per-ticket endpoint.
-fn per_ticket_comments(db: &Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM records WHERE stream = 'ticket_comments_backfill'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+fn per_ticket_comments(site: &Site) -> usize {
+    let records = contents::all_records(site.records().as_ref());
+    records
+        .iter()
+        .filter(|r| r.stream == "ticket_comments_backfill")
+        .count()
 }
 
 /// SIGKILL `child` after `after` (no chance to clean up); `None` if it was
@@ -126,9 +164,9 @@ fn kill_after(mut child: Child, after: Duration) -> Option<ExitStatus> {
 }
 
 /// The connection file of the simulated account, its token from `ZD_TOKEN`.
-fn write_connection_file(sim: &SimHandle, dir: &Path) {
+fn write_connection_file(sim: &SimHandle, site: &Site) {
     std::fs::write(
-        dir.join("acme.toml"),
+        site.dir().join("acme.toml"),
         format!(
             "plugin = \"zendesk\"\n[config]\nsubdomain = \"acme\"\nemail = \"{}\"\n[secrets]\napi_token = {{ env = \"ZD_TOKEN\" }}\n",
             sim.admin_credentials("acme").email
@@ -195,7 +233,7 @@ fn tail(path: &Path, lines: usize) -> String {
 #[allow(clippy::too_many_arguments)]
 async fn kill_rounds(
     sim: &SimHandle,
-    dir: &Path,
+    site: &Site,
     extra: &[&str],
     rounds: usize,
     window_ms: Range<u64>,
@@ -204,15 +242,14 @@ async fn kill_rounds(
     mut before: impl FnMut(usize),
 ) -> Kills {
     let token = sim.admin_credentials("acme").api_token;
-    let db = dir.join("kill.db");
-    let log = dir.join("sync.log");
+    let log = site.dir().join("sync.log");
     let mut kills = Kills::default();
-    let mut pages_before = pages(&db);
+    let mut pages_before = pages(site);
     for round in 0..rounds {
         before(round);
         kills.rounds += 1;
         // Standard error to a file: a full pipe would stall the sync.
-        let child = sync_command(sim, dir, &token, extra)
+        let child = sync_command(sim, site, &token, extra)
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
@@ -220,7 +257,7 @@ async fn kill_rounds(
         let ended = tokio::task::spawn_blocking(move || kill_after(child, after))
             .await
             .unwrap();
-        let pages = pages(&db);
+        let pages = pages(site);
         match ended {
             None => {
                 kills.mid_sync += 1;
@@ -248,9 +285,9 @@ async fn kill_rounds(
 }
 
 /// `connector-host ACTION` to its end; its standard error if it fails.
-fn run_to_end(sim: &SimHandle, dir: &Path, action: &str, extra: &[&str]) -> Result<(), String> {
+fn run_to_end(sim: &SimHandle, site: &Site, action: &str, extra: &[&str]) -> Result<(), String> {
     let token = sim.admin_credentials("acme").api_token;
-    let out = host_command(sim, dir, &token, action, extra)
+    let out = host_command(sim, site, &token, action, extra)
         .output()
         .unwrap();
     match out.status.success() {
@@ -268,16 +305,16 @@ fn run_to_end(sim: &SimHandle, dir: &Path, action: &str, extra: &[&str]) -> Resu
 /// killed while running after committing more pages.
 async fn kill_repeatedly(
     sim: &SimHandle,
-    dir: &Path,
+    site: &Site,
     extra: &[&str],
     window_ms: Range<u64>,
     between: impl Fn(),
 ) -> usize {
-    warm_component_cache(dir);
+    warm_component_cache(site.dir());
     let seed = fastrand::u64(..);
     eprintln!("kill schedule seed: {seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
-    let kills = kill_rounds(sim, dir, extra, 10, window_ms, &mut rng, false, |round| {
+    let kills = kill_rounds(sim, site, extra, 10, window_ms, &mut rng, false, |round| {
         if round == 5 {
             between();
         }
@@ -287,12 +324,12 @@ async fn kill_repeatedly(
         "{} of 10 syncs were killed after committing some pages but before the end",
         kills.progressed
     );
-    run_to_end(sim, dir, "sync", extra).unwrap_or_else(|e| panic!("the final sync: {e}"));
+    run_to_end(sim, site, "sync", extra).unwrap_or_else(|e| panic!("the final sync: {e}"));
     kills.progressed
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
+on_both_stores!(async a_sync_killed_at_random_moments_loses_and_duplicates_nothing);
+async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing(store: StoreKind) {
     let sim = Simulator::start_settled(SimConfig {
         tickets: 4000,
         users: 600,
@@ -302,12 +339,11 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_connection_file(&sim, dir.path());
-    let db = dir.path().join("kill.db");
+    let site = Site::new(store);
+    write_connection_file(&sim, &site);
     let first_import = FirstImport::from_now(&sim);
     let interrupted_mid_way =
-        kill_repeatedly(&sim, dir.path(), &["--page-size", "50"], 150..1200, || {
+        kill_repeatedly(&sim, &site, &["--page-size", "50"], 150..1200, || {
             // Changes arrive between interrupted syncs too.
             sim.mutate("acme", Mutation::CreateTickets { count: 20 })
                 .unwrap();
@@ -336,7 +372,7 @@ async fn a_sync_killed_at_random_moments_loses_and_duplicates_nothing() {
 
     // Tickets 2, 4 and 6 were deleted while the first import was killed:
     // imported first or not, both are right.
-    assert_matches_ground_truth(&db, &sim, first_import.completed(&sim));
+    assert_matches_ground_truth(site.records().as_ref(), &sim, first_import.completed(&sim));
     sim.shutdown().await;
 }
 
@@ -354,32 +390,33 @@ fn rate_limited_account() -> SimConfig {
     }
 }
 
+on_both_stores!(async a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing);
 /// Under Zendesk's budgets (a simulated minute a second) the first import
 /// splits the comment history between the events export and the
 /// account-wide audit list (walked back page by page); kills land in the
 /// split's probes and the walk too. Every comment still arrives exactly
 /// once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing() {
+async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicates_nothing(
+    store: StoreKind,
+) {
     let sim = Simulator::start_settled(rate_limited_account())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_connection_file(&sim, dir.path());
-    let db = dir.path().join("kill.db");
+    let site = Site::new(store);
+    write_connection_file(&sim, &site);
     let first_import = FirstImport::from_now(&sim);
-    let interrupted_mid_way = kill_repeatedly(&sim, dir.path(), &[], 200..1500, || {}).await;
+    let interrupted_mid_way = kill_repeatedly(&sim, &site, &[], 200..1500, || {}).await;
     assert!(
         interrupted_mid_way >= 3,
         "the kills did not land mid-sync; make the dataset larger"
     );
 
     assert!(
-        per_ticket_comments(&db) > 0,
+        per_ticket_comments(&site) > 0,
         "the history was not split: nothing came from the audit list or per ticket"
     );
     assert_eq!(
-        comment_split_member(&db, "audits"),
+        comment_split_member(&site, "audits"),
         1,
         "the audit list was not used"
     );
@@ -391,9 +428,9 @@ async fn a_rate_limited_first_import_killed_at_random_moments_loses_and_duplicat
     assert!(walked > 1, "the audit list was not walked");
     let truth = sim.ground_truth("acme");
     assert_clean(&tally(
-        &db,
+        site.records().as_ref(),
         &truth,
-        Expect::SplitAt(comment_split(&db), first_import),
+        Expect::SplitAt(comment_split(&site), first_import),
     ));
     sim.shutdown().await;
 }
@@ -411,12 +448,11 @@ async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
     .await
     .unwrap();
     let first_import = FirstImport::from_now(&sim);
-    let dir = tempfile::tempdir().unwrap();
-    write_connection_file(&sim, dir.path());
-    let db = dir.path().join("kill.db");
+    let site = Site::new(StoreKind::Sqlite);
+    write_connection_file(&sim, &site);
     let token = sim.admin_credentials("acme").api_token;
     let extra = ["--page-size", "50", "--concurrency", "1"];
-    let mut child = sync_command(&sim, dir.path(), &token, &extra)
+    let mut child = sync_command(&sim, &site, &token, &extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -456,7 +492,7 @@ async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
         "{stderr}"
     );
     assert!(summary.contains("stopped on request"), "{summary}");
-    let committed = keys(&db, "conversation", false).len();
+    let committed = keys(&site, "conversation", false).len();
     let live = sim.ground_truth("acme").tickets.live();
     assert!(
         committed > 0 && committed < live.len(),
@@ -464,7 +500,7 @@ async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
         live.len()
     );
 
-    let finish = sync_command(&sim, dir.path(), &token, &extra)
+    let finish = sync_command(&sim, &site, &token, &extra)
         .stdout(Stdio::piped())
         .output()
         .unwrap();
@@ -473,7 +509,7 @@ async fn ctrl_c_stops_a_sync_cleanly_and_the_next_one_resumes() {
         "the next sync failed: {}",
         String::from_utf8_lossy(&finish.stderr)
     );
-    assert_matches_ground_truth(&db, &sim, first_import);
+    assert_matches_ground_truth(site.records().as_ref(), &sim, first_import);
     // It resumed: the tickets committed before the stop were not read again.
     let summary = String::from_utf8_lossy(&finish.stdout);
     let tickets_read: usize = summary

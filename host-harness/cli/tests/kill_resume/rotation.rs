@@ -20,12 +20,12 @@ use super::{run_to_end, sync_command};
 #[ignore = "a measurement run by hand; see its documentation"]
 async fn rotation_window() {
     let delay_ms = super::soak::env_number("ROTATION_KILL_DELAY_MS").unwrap_or(0);
-    let (sim, dir) = oauth_account().await;
+    let (sim, site) = oauth_account().await;
     let token = sim.admin_credentials("acme").api_token;
     let (mut kept, mut lost) = (0, 0);
     for attempt in 0..6 {
         let before = token_calls(&sim);
-        let mut child = sync_command(&sim, dir.path(), &token, &["--page-size", "50"])
+        let mut child = sync_command(&sim, &site, &token, &["--page-size", "50"])
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -37,7 +37,7 @@ async fn rotation_window() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        let next = run_to_end(&sim, dir.path(), "check", &[]);
+        let next = run_to_end(&sim, &site, "check", &[]);
         eprintln!(
             "attempt {attempt}: killed {delay_ms} ms after a token call: the stored token {}",
             if next.is_ok() { "works" } else { "was lost" }
@@ -47,8 +47,8 @@ async fn rotation_window() {
             Err(_) => {
                 lost += 1;
                 // A fresh chain: a new refresh token and a new database.
-                write_oauth_connection_file(&sim, dir.path());
-                std::fs::remove_file(dir.path().join("kill.db")).unwrap();
+                write_oauth_connection_file(&sim, site.dir());
+                std::fs::remove_file(site.sqlite_path()).unwrap();
             }
         }
         // The next refresh is due once the access token has expired.

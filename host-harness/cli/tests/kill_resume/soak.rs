@@ -34,8 +34,9 @@ mod summary;
 use super::truth::{assert_clean, tally, Expect, FirstImport, KindTally};
 use super::{
     comment_split, kill_rounds, per_ticket_comments, rate_limited_account, run_to_end,
-    warm_component_cache, write_connection_file, Kills, BIN,
+    warm_component_cache, write_connection_file, Kills, Site, BIN,
 };
+use connector_store_tests::stores::StoreKind;
 use summary::{print_summary, Row};
 
 /// What one phase did and found.
@@ -142,12 +143,13 @@ async fn soak_100_kills() {
     }
 }
 
-/// The simulated account, its folder and its API token connection file.
-pub(super) async fn account(config: SimConfig) -> (SimHandle, tempfile::TempDir) {
+/// The simulated account, and its site (a SQLite store) with its API
+/// token connection file.
+pub(super) async fn account(config: SimConfig) -> (SimHandle, Site) {
     let sim = Simulator::start_settled(config).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_connection_file(&sim, dir.path());
-    (sim, dir)
+    let site = Site::new(StoreKind::Sqlite);
+    write_connection_file(&sim, &site);
+    (sim, site)
 }
 
 /// Kills at random moments until `wanted` of them landed mid-sync (at most
@@ -157,7 +159,7 @@ pub(super) async fn account(config: SimConfig) -> (SimHandle, tempfile::TempDir)
 #[allow(clippy::too_many_arguments)]
 async fn kill_epochs(
     sim: &SimHandle,
-    dir: &Path,
+    site: &Site,
     extra: &[&str],
     wanted: usize,
     window_ms: std::ops::Range<u64>,
@@ -168,7 +170,7 @@ async fn kill_epochs(
     let mut all = Kills::default();
     loop {
         let left = wanted - all.mid_sync;
-        let kills = kill_rounds(sim, dir, extra, left, window_ms.clone(), rng, true, |_| {
+        let kills = kill_rounds(sim, site, extra, left, window_ms.clone(), rng, true, |_| {
             before()
         })
         .await;
@@ -200,8 +202,8 @@ fn merge(into: &mut Vec<KindTally>, more: Vec<KindTally>) {
 /// Everything synced forgotten, for the next first import: records, raw
 /// records, cursors and the connector's storage; the credentials stay (an
 /// OAuth chain goes on).
-fn fresh_import(db: &Path) {
-    let db = rusqlite::Connection::open(db).unwrap();
+fn fresh_import(site: &Site) {
+    let db = rusqlite::Connection::open(site.sqlite_path()).unwrap();
     db.execute_batch(
         "BEGIN; DELETE FROM records; DELETE FROM raw_records; DELETE FROM streams;
          DELETE FROM kv; COMMIT;",
@@ -212,7 +214,7 @@ fn fresh_import(db: &Path) {
 /// (1) First imports of a medium account, in small pages: each killed
 /// until it ends, checked, then started over.
 async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
-    let (sim, dir) = account(SimConfig {
+    let (sim, site) = account(SimConfig {
         tickets: 10_000,
         users: 800,
         organizations: 40,
@@ -221,29 +223,28 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     })
     .await;
     let extra = ["--page-size", "50"];
-    let db = dir.path().join("kill.db");
     let first_import = FirstImport::from_now(&sim);
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let kills = kill_epochs(
         &sim,
-        dir.path(),
+        &site,
         &extra,
         rounds,
         150..1200,
         rng,
         || {},
         |more| {
-            problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+            problems.extend(run_to_end(&sim, &site, "sync", &extra).err());
             merge(
                 &mut tallies,
                 tally(
-                    &db,
+                    site.records().as_ref(),
                     &sim.ground_truth("acme"),
                     Expect::Everything(first_import),
                 ),
             );
             if more {
-                fresh_import(&db);
+                fresh_import(&site);
             }
         },
     )
@@ -257,27 +258,29 @@ async fn first_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
 /// per-ticket endpoint, and kills land in the split's probe and the
 /// per-ticket queue. Each import is killed until it ends, then checked.
 async fn rate_limited_import(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
-    let (sim, dir) = account(rate_limited_account()).await;
-    let db = dir.path().join("kill.db");
+    let (sim, site) = account(rate_limited_account()).await;
     let first_import = FirstImport::from_now(&sim);
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let kills = kill_epochs(
         &sim,
-        dir.path(),
+        &site,
         &[],
         rounds,
         200..1500,
         rng,
         || {},
         |more| {
-            problems.extend(run_to_end(&sim, dir.path(), "sync", &[]).err());
-            if per_ticket_comments(&db) == 0 {
+            problems.extend(run_to_end(&sim, &site, "sync", &[]).err());
+            if per_ticket_comments(&site) == 0 {
                 problems.push("the history was not split: nothing came per ticket".into());
             }
-            let expect = Expect::SplitAt(comment_split(&db), first_import);
-            merge(&mut tallies, tally(&db, &sim.ground_truth("acme"), expect));
+            let expect = Expect::SplitAt(comment_split(&site), first_import);
+            merge(
+                &mut tallies,
+                tally(site.records().as_ref(), &sim.ground_truth("acme"), expect),
+            );
             if more {
-                fresh_import(&db);
+                fresh_import(&site);
             }
         },
     )
@@ -354,7 +357,7 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     // syncs' cap (a minute before the host's clock) through every step: a
     // step per sync started, at most six per kill (see `kill_epochs`).
     let behind = (rounds as u64 * 6 + 2) * STEP_SECS.end() + 600;
-    let (sim, dir) = account(SimConfig {
+    let (sim, site) = account(SimConfig {
         tickets: 2000,
         users: 300,
         organizations: 30,
@@ -364,13 +367,13 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     })
     .await;
     // People and organizations are read on every sync, not daily.
-    let file = dir.path().join("acme.toml");
+    let file = site.dir().join("acme.toml");
     let every_sync = "[refresh]\nusers = \"every-sync\"\norganizations = \"every-sync\"\n";
     std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + every_sync).unwrap();
     let extra = ["--page-size", "10"];
     let mut problems = Vec::new();
     let first_import = FirstImport::from_now(&sim);
-    problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+    problems.extend(run_to_end(&sim, &site, "sync", &extra).err());
     let first_import = first_import.completed(&sim);
     let mut changes = fastrand::Rng::with_seed(rng.u64(..));
     let mut created_users = Vec::new();
@@ -379,23 +382,13 @@ async fn incremental(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
         refused += mutate(&sim, &mut changes, &mut created_users);
         sim.advance_time(changes.u64(STEP_SECS));
     };
-    let kills = kill_epochs(
-        &sim,
-        dir.path(),
-        &extra,
-        rounds,
-        10..250,
-        rng,
-        before,
-        |_| {},
-    )
-    .await;
+    let kills = kill_epochs(&sim, &site, &extra, rounds, 10..250, rng, before, |_| {}).await;
     eprintln!("incremental: {refused} mutations refused by the simulator");
     sim.advance_time(*STEP_SECS.end());
-    problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
+    problems.extend(run_to_end(&sim, &site, "sync", &extra).err());
     let truth = sim.ground_truth("acme");
     let tallies = tally(
-        &dir.path().join("kill.db"),
+        site.records().as_ref(),
         &truth,
         Expect::Everything(first_import),
     );
@@ -438,8 +431,8 @@ pub(super) fn write_oauth_connection_file(sim: &SimHandle, dir: &Path) {
 /// An account whose OAuth access tokens live 61 seconds (the host
 /// refreshes a minute early, so about a second of use), and its OAuth
 /// connection file.
-pub(super) async fn oauth_account() -> (SimHandle, tempfile::TempDir) {
-    let (sim, dir) = account(SimConfig {
+pub(super) async fn oauth_account() -> (SimHandle, Site) {
+    let (sim, site) = account(SimConfig {
         tickets: 3000,
         users: 300,
         organizations: 30,
@@ -448,8 +441,8 @@ pub(super) async fn oauth_account() -> (SimHandle, tempfile::TempDir) {
         ..SimConfig::default()
     })
     .await;
-    write_oauth_connection_file(&sim, dir.path());
-    (sim, dir)
+    write_oauth_connection_file(&sim, site.dir());
+    (sim, site)
 }
 
 /// (4) An OAuth connection whose refresh token rotates on every refresh,
@@ -461,9 +454,8 @@ pub(super) async fn oauth_account() -> (SimHandle, tempfile::TempDir) {
 /// last, then the next starts over, the synced data forgotten and the
 /// token chain going on.
 async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
-    let (sim, dir) = oauth_account().await;
+    let (sim, site) = oauth_account().await;
     let extra = ["--page-size", "50"];
-    let db = dir.path().join("kill.db");
     let first_import = FirstImport::from_now(&sim);
     let mut started = 0;
     let before = || {
@@ -483,33 +475,24 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
     };
     let (mut tallies, mut problems) = (Vec::new(), Vec::new());
     let (mut during, mut settled) = (0, 0);
-    let kills = kill_epochs(
-        &sim,
-        dir.path(),
-        &extra,
-        rounds,
-        50..1500,
-        rng,
-        before,
-        |more| {
-            during += token_calls(&sim) - settled;
-            problems.extend(run_to_end(&sim, dir.path(), "sync", &extra).err());
-            problems.extend(still_authenticates(&sim, dir.path()).err());
-            merge(
-                &mut tallies,
-                tally(
-                    &db,
-                    &sim.ground_truth("acme"),
-                    Expect::Everything(first_import),
-                ),
-            );
-            if more {
-                fresh_import(&db);
-                write_oauth_connection_file(&sim, dir.path());
-            }
-            settled = token_calls(&sim);
-        },
-    )
+    let kills = kill_epochs(&sim, &site, &extra, rounds, 50..1500, rng, before, |more| {
+        during += token_calls(&sim) - settled;
+        problems.extend(run_to_end(&sim, &site, "sync", &extra).err());
+        problems.extend(still_authenticates(&sim, &site).err());
+        merge(
+            &mut tallies,
+            tally(
+                site.records().as_ref(),
+                &sim.ground_truth("acme"),
+                Expect::Everything(first_import),
+            ),
+        );
+        if more {
+            fresh_import(&site);
+            write_oauth_connection_file(&sim, site.dir());
+        }
+        settled = token_calls(&sim);
+    })
     .await;
     if during == 0 {
         problems.push("no refresh token rotated during the kills".into());
@@ -521,10 +504,10 @@ async fn oauth_rotation(rounds: usize, rng: &mut fastrand::Rng) -> Outcome {
 
 /// The token was never lost: with the last access token expired at the
 /// simulator, `check` must refresh with the stored refresh token.
-fn still_authenticates(sim: &SimHandle, dir: &Path) -> Result<(), String> {
+fn still_authenticates(sim: &SimHandle, site: &Site) -> Result<(), String> {
     let before = token_calls(sim);
     sim.advance_time(62);
-    run_to_end(sim, dir, "check", &[])?;
+    run_to_end(sim, site, "check", &[])?;
     match token_calls(sim) > before {
         true => Ok(()),
         false => {

@@ -3,8 +3,9 @@
 //! stored in an old version or with the wrong deleted flag.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
+use connector_store_tests::contents::{self, StoredRecord};
+use connector_sync::stored::SyncedRecords;
 use zendesk_sim::{GroundTruth, KindTruth, SimHandle, Version};
 
 /// The ids of one kind of record against the ground truth.
@@ -40,26 +41,14 @@ impl KindTally {
 
 /// Each kind's records, by object id: (key, deleted, version in Unix
 /// seconds). Chat transcript messages are keyed `comment-line`.
-fn stored(
-    db: &rusqlite::Connection,
-    kind: &str,
-) -> BTreeMap<u64, Vec<(String, bool, Option<i64>)>> {
-    let mut stmt = db
-        .prepare(
-            "SELECT key, deleted, CAST(strftime('%s', version) AS INTEGER)
-             FROM records WHERE kind = ?1",
-        )
-        .unwrap();
+fn stored(records: &[StoredRecord], kind: &str) -> BTreeMap<u64, Vec<(String, bool, Option<i64>)>> {
     let mut by_id: BTreeMap<u64, Vec<_>> = BTreeMap::new();
-    let rows = stmt
-        .query_map([kind], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
-    for row in rows {
-        let (key, deleted, version) = row.unwrap();
-        let id = key.split('-').next().unwrap().parse().unwrap();
-        by_id.entry(id).or_default().push((key, deleted, version));
+    for record in records.iter().filter(|r| r.kind == kind) {
+        by_id.entry(record.object_id()).or_default().push((
+            record.key.clone(),
+            record.deleted,
+            record.version_seconds(),
+        ));
     }
     by_id
 }
@@ -68,13 +57,13 @@ fn stored(
 /// `current(id, deleted, version)` says whether a stored copy is the
 /// object's current one.
 fn compare(
-    db: &rusqlite::Connection,
+    records: &[StoredRecord],
     kind: &'static str,
     expected: &BTreeSet<u64>,
     known: &BTreeSet<u64>,
     current: impl Fn(u64, bool, Option<i64>) -> bool,
 ) -> KindTally {
-    let stored = stored(db, kind);
+    let stored = stored(records, kind);
     let ids: BTreeSet<u64> = stored.keys().copied().collect();
     let duplicated = stored
         .iter()
@@ -109,7 +98,7 @@ fn compare(
 /// live ones only without `tombstones`), each in its current version
 /// (`version` of the ground truth) and deleted flag.
 fn objects(
-    db: &rusqlite::Connection,
+    records: &[StoredRecord],
     kind: &'static str,
     truth: &KindTruth,
     tombstones: bool,
@@ -120,7 +109,7 @@ fn objects(
         true => truth.versions.keys().copied().collect(),
         false => truth.live(),
     };
-    compare(db, kind, &expected, &known, |id, deleted, stored| {
+    compare(records, kind, &expected, &known, |id, deleted, stored| {
         deleted == truth.deleted.contains(&id) && stored == Some(version(&truth.versions[&id]))
     })
 }
@@ -168,10 +157,14 @@ pub(crate) enum Expect {
     SplitAt(i64, FirstImport),
 }
 
-/// The database at `db` against `truth`, kind by kind, and the
+/// A connection's stored `records` against `truth`, kind by kind, and the
 /// conversations its messages and changes name but it lacks.
-pub(crate) fn tally(db: &Path, truth: &GroundTruth, expect: Expect) -> Vec<KindTally> {
-    let db = rusqlite::Connection::open(db).unwrap();
+pub(crate) fn tally(
+    records: &dyn SyncedRecords,
+    truth: &GroundTruth,
+    expect: Expect,
+) -> Vec<KindTally> {
+    let all = contents::all_records(records);
     let (split, first_import, tombstones) = match expect {
         Expect::Everything(first_import) => (i64::MIN, first_import, true),
         Expect::SplitAt(split, first_import) => (split, first_import, false),
@@ -181,30 +174,25 @@ pub(crate) fn tally(db: &Path, truth: &GroundTruth, expect: Expect) -> Vec<KindT
     let comments = truth.comments_with_split_at(split, first_import.to);
     let known = truth.comments_with_split_at(split, first_import.from);
     vec![
-        objects(&db, "conversation", &truth.tickets, tombstones, |v| {
+        objects(&all, "conversation", &truth.tickets, tombstones, |v| {
             v.generated_timestamp
         }),
         // Comments never change: any stored copy is current.
-        compare(&db, "message", &comments, &known, |_, _, _| true),
-        objects(&db, "person", &truth.users, true, |v| v.updated_at),
-        objects(&db, "account", &truth.organizations, true, |v| v.updated_at),
-        absent_conversations(&db),
+        compare(&all, "message", &comments, &known, |_, _, _| true),
+        objects(&all, "person", &truth.users, true, |v| v.updated_at),
+        objects(&all, "account", &truth.organizations, true, |v| {
+            v.updated_at
+        }),
+        absent_conversations(&all),
     ]
 }
 
 /// The conversations that messages and changes name but the database
 /// lacks, as the `lost` of a tally of kind `conversation_id`.
-fn absent_conversations(db: &rusqlite::Connection) -> KindTally {
-    let ids = |sql: &str| -> Vec<u64> {
-        let mut stmt = db.prepare(sql).unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
-        rows.map(|id| id.unwrap().parse().unwrap()).collect()
-    };
-    let conversations = ids("SELECT key FROM records WHERE kind = 'conversation'");
-    let named = ids("SELECT json_extract(data, '$.conversation_id') FROM records
-         WHERE kind IN ('message', 'change')");
-    let absent =
-        zendesk_sim::absent_conversations(&conversations.into_iter().collect(), named.clone());
+fn absent_conversations(records: &[StoredRecord]) -> KindTally {
+    let (live, deleted) = contents::ids(records, "conversation");
+    let named = contents::named_conversations(records);
+    let absent = zendesk_sim::absent_conversations(&(&live | &deleted), named.clone());
     KindTally {
         kind: "conversation_id",
         expected: named.len(),
@@ -244,7 +232,11 @@ pub(crate) fn assert_clean(tallies: &[KindTally]) {
 /// The database holds exactly the simulator's ground truth: tickets live
 /// and deleted, users, organizations and every comment but those of
 /// tickets deleted before the first import.
-pub(crate) fn assert_matches_ground_truth(db: &Path, sim: &SimHandle, first_import: FirstImport) {
+pub(crate) fn assert_matches_ground_truth(
+    records: &dyn SyncedRecords,
+    sim: &SimHandle,
+    first_import: FirstImport,
+) {
     let truth = sim.ground_truth("acme");
-    assert_clean(&tally(db, &truth, Expect::Everything(first_import)));
+    assert_clean(&tally(records, &truth, Expect::Everything(first_import)));
 }

@@ -1,7 +1,8 @@
 //! The integration platform on real syncs: documents and support signals
 //! of a simulated account checked against its raw data, and the platform
-//! commands end to end through the binary. The platform's own tests are in
-//! `host-harness/platform/tests/`.
+//! commands end to end through the binary, each on SQLite and on
+//! PostgreSQL (`name::sqlite`, `name::postgres`). The platform's own tests
+//! are in `host-harness/platform/tests/`.
 
 #[path = "../../../platform/tests/common/mod.rs"]
 mod common;
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
+use connector_host::store::Store;
 use connector_platform::documents::DocumentOptions;
 use connector_platform::matching;
 use connector_platform::signals::{self, week_start, CustomerSignals, Signals};
@@ -19,8 +21,9 @@ use connector_runtime::kv::StorageQuota;
 use connector_runtime::logs::LogLimits;
 use connector_runtime::outbound::{HttpsClient, NetworkOptions};
 use connector_runtime::ConnectionRecipe;
-use connector_runtime::{ConnectionSettings, Limits, Runtime};
-use connector_store_sqlite::Database;
+use connector_runtime::{ConnectionSettings, HostStores, Limits, Runtime};
+use connector_store_tests::on_both_stores;
+use connector_store_tests::stores::{StoreKind, StoreUnderTest};
 use connector_sync::SyncOptions;
 use serde_json::{json, Value};
 use zendesk_sim::{SimConfig, Simulator};
@@ -106,15 +109,12 @@ impl RawAccount {
         csv
     }
 
-    fn read(db: &Database) -> Self {
-        let rows: Vec<(String, String)> = rows(
-            db,
-            "SELECT stream, raw FROM raw_records WHERE connection = ?1",
-        );
+    fn read(db: &Store) -> Self {
+        let records = db.records(CONNECTION);
         let of = |stream: &str| -> Vec<Value> {
-            rows.iter()
-                .filter(|(s, _)| s == stream)
-                .map(|(_, raw)| serde_json::from_str(raw).unwrap())
+            let raw = records.raw_records(stream).unwrap();
+            raw.iter()
+                .map(|raw| serde_json::from_str(raw).unwrap())
                 .collect()
         };
         RawAccount {
@@ -280,7 +280,7 @@ fn raw_change(event: &Value) -> Option<RawChange> {
     })
 }
 
-async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim::SimHandle {
+async fn sync_simulated_account(db: &Store, config: SimConfig) -> zendesk_sim::SimHandle {
     let sim = Simulator::start_settled(config).await.unwrap();
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     let runtime = Arc::new(Runtime::new(Limits::default(), Some(cache)).unwrap());
@@ -306,7 +306,10 @@ async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim
             name: CONNECTION.into(),
             config: json!({"subdomain": "acme", "email": admin.email, "api_token": admin.api_token}),
             auth_scheme: Some("api_token".into()),
-            stores: connector_runtime::HostStores::new(db.clone()),
+            stores: HostStores {
+                storage: db.key_value(),
+                tokens: db.tokens(),
+            },
             storage_quota: StorageQuota::default(),
             log_limits: LogLimits::default(),
             shared: Default::default(),
@@ -324,9 +327,10 @@ async fn sync_simulated_account(db: &Database, config: SimConfig) -> zendesk_sim
     sim
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data() {
-    let db = Database::in_memory().unwrap();
+on_both_stores!(async a_simulated_account_gives_documents_and_signals_matching_its_raw_data);
+async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data(kind: StoreKind) {
+    let place = kind.fresh();
+    let db = Store::open(&place.db_argument()).unwrap();
     let _sim = sync_simulated_account(
         &db,
         SimConfig {
@@ -341,15 +345,15 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
     let raw = RawAccount::read(&db);
     assert!(raw.tickets.len() >= 80 && !raw.events.is_empty());
 
-    import_customers(&db, &raw.customer_list());
-    let report = matching::run(&db, CONNECTION).unwrap();
+    import_customers(db.platform(), &raw.customer_list());
+    let report = matching::run(db.platform(), CONNECTION).unwrap();
     assert!(report
         .organizations
         .iter()
         .all(|r| r.decision.outcome.customer_id() == Some(&format!("c{}", r.org.key))));
 
     let expected = raw.expected();
-    let signals: Signals = signals::load(&db, CONNECTION, Range::default()).unwrap();
+    let signals: Signals = signals::load(db.platform(), CONNECTION, Range::default()).unwrap();
     let periods = &signals.window.as_ref().unwrap().periods;
     assert_eq!(signals.unattributed, 0);
     let first_week = expected
@@ -420,7 +424,7 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
     // Documents: one per live ticket; a chat ticket's transcript lines in
     // order; internal notes only when asked for, as many as the raw data has.
     let docs = export(
-        &db,
+        db.platform(),
         DocumentOptions {
             internal_notes: true,
             ..DocumentOptions::default()
@@ -459,19 +463,25 @@ async fn a_simulated_account_gives_documents_and_signals_matching_its_raw_data()
         "the simulator writes internal notes"
     );
     assert_eq!(notes(&docs), raw.internal_notes());
-    assert_eq!(notes(&export(&db, DocumentOptions::default())), 0);
+    assert_eq!(notes(&export(db.platform(), DocumentOptions::default())), 0);
 }
 
+on_both_stores!(the_commands_work_end_to_end);
 /// The commands, through the binary: import, match with overrides,
 /// documents and the report with its page.
-#[test]
-fn the_commands_work_end_to_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("platform.db");
-    {
-        let db = Database::open(&db_path).unwrap();
-        tricky_account(&db);
+fn the_commands_work_end_to_end(kind: StoreKind) {
+    match kind {
+        StoreKind::Sqlite => commands_end_to_end::<connector_store_sqlite::Database>(),
+        StoreKind::Postgres => commands_end_to_end::<connector_store_postgres::Database>(),
     }
+}
+
+/// [`the_commands_work_end_to_end`] on the store `S`.
+fn commands_end_to_end<S: StoreUnderTest>() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, place) = S::fresh();
+    tricky_account(&db);
+    let db_argument = place.db_argument();
     std::fs::write(
         dir.path().join("acme.toml"),
         "plugin = \"zendesk\"\n[config]\nsubdomain = \"acme\"\n",
@@ -486,7 +496,9 @@ fn the_commands_work_end_to_end() {
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
             .arg("--db")
-            .arg(&db_path)
+            .arg(&db_argument)
+            .arg("--key-file")
+            .arg(dir.path().join("tokens.key"))
             .arg("--cache-dir")
             .arg(dir.path().join("cache"))
             .args(args)
@@ -571,6 +583,5 @@ fn the_commands_work_end_to_end() {
     assert_eq!(out.lines().count(), 7);
     let out = run(&["disconnect", "--config", "acme.toml"]);
     assert!(out.contains("rows from customer_conversations"), "{out}");
-    let db = Database::open(&db_path).unwrap();
-    assert!(ticket_customers(&db).is_empty());
+    assert!(ticket_customers(&S::reopen(&place).unwrap()).is_empty());
 }

@@ -11,7 +11,8 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sentiment_tracks_satisfaction_and_souring_customers_fall() {
-    let db = Database::in_memory().unwrap();
+    let place = StoreKind::Sqlite.fresh();
+    let db = Store::open(&place.db_argument()).unwrap();
     let _sim = sync_simulated_account(
         &db,
         SimConfig {
@@ -24,9 +25,9 @@ async fn sentiment_tracks_satisfaction_and_souring_customers_fall() {
     )
     .await;
     let raw = RawAccount::read(&db);
-    import_customers(&db, &raw.customer_list());
-    matching::run(&db, CONNECTION).unwrap();
-    let signals = signals::load(&db, CONNECTION, Range::default()).unwrap();
+    import_customers(db.platform(), &raw.customer_list());
+    matching::run(db.platform(), CONNECTION).unwrap();
+    let signals = signals::load(db.platform(), CONNECTION, Range::default()).unwrap();
 
     // The model learns the ratings from the signals and beats always
     // guessing the majority score on tickets it was not fitted on.
@@ -85,7 +86,7 @@ async fn sentiment_tracks_satisfaction_and_souring_customers_fall() {
 
     // A narrower window leaves older tickets out and says how many.
     let newest = signals.window.as_ref().unwrap().until;
-    let recent = signals::load(&db, CONNECTION, Range::last_weeks(newest, 8)).unwrap();
+    let recent = signals::load(db.platform(), CONNECTION, Range::last_weeks(newest, 8)).unwrap();
     assert!(recent.outside > 0);
     assert_eq!(recent.window.as_ref().unwrap().periods.len(), 9);
     assert_eq!(recent.sentiment.computed, 0, "scores are reused");

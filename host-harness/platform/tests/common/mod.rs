@@ -1,6 +1,7 @@
-//! Helpers of the platform's tests: records written into an in-memory
-//! SQLite store as the Zendesk connector writes them, a tricky account for
-//! the matching, and readers of the results.
+//! Helpers of the platform's tests: records written into a store (SQLite,
+//! or either store where a test runs on both) as the Zendesk connector
+//! writes them, a tricky account for the matching, and readers of the
+//! results.
 // Each test file uses a part of these helpers.
 #![allow(dead_code)]
 
@@ -8,9 +9,10 @@ use std::collections::BTreeMap;
 
 use connector_platform::documents::{self, DocumentOptions};
 use connector_platform::match_report::MatchReport;
-use connector_platform::{customers, overrides};
+use connector_platform::{customers, overrides, PlatformStore};
 use connector_runtime::contract::NormalizedRecord;
-use connector_store_sqlite::{Database, RecordStore, SyncedRecords};
+use connector_store_sqlite::{Database, SyncedRecords};
+use connector_store_tests::stores::StoreUnderTest;
 use serde_json::{json, Value};
 
 pub const CONNECTION: &str = "acme";
@@ -26,7 +28,7 @@ pub fn iso(t: i64) -> String {
 
 /// Write one normalized record of the connection, in the stream the
 /// Zendesk connector uses for its kind.
-pub fn put(db: &Database, kind: &str, key: &str, data: Value, deleted: bool) {
+pub fn put<S: StoreUnderTest>(db: &S, kind: &str, key: &str, data: Value, deleted: bool) {
     let stream = match kind {
         "conversation" => "tickets",
         "message" | "change" => "ticket_comments",
@@ -42,17 +44,17 @@ pub fn put(db: &Database, kind: &str, key: &str, data: Value, deleted: bool) {
         data: data.to_string(),
         deleted,
     };
-    RecordStore::new(db.clone(), CONNECTION)
+    db.records(CONNECTION)
         .upsert_records(stream, &[(data.to_string(), vec![record])])
         .unwrap();
 }
 
-pub fn import_customers(db: &Database, csv: &str) {
+pub fn import_customers(db: &dyn PlatformStore, csv: &str) {
     let (list, _) = customers::parse_customers(csv, "customers.csv").unwrap();
     customers::import(db, &list).unwrap();
 }
 
-pub fn set_overrides(db: &Database, csv: &str) {
+pub fn set_overrides(db: &dyn PlatformStore, csv: &str) {
     let rules = overrides::parse_overrides(csv, "overrides.csv").unwrap();
     overrides::replace_overrides(db, CONNECTION, &rules, "overrides.csv").unwrap();
 }
@@ -79,18 +81,29 @@ pub fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn ticket_customers(db: &Database) -> BTreeMap<String, String> {
-    pairs(
-        db,
-        "SELECT conversation_key, customer_id FROM customer_conversations WHERE connection = ?1",
-    )
+/// Each matched ticket's customer, as stored.
+pub fn ticket_customers(db: &dyn PlatformStore) -> BTreeMap<String, String> {
+    let results = db.matching_results(CONNECTION).unwrap();
+    results
+        .conversations
+        .into_iter()
+        .map(|link| (link.key, link.customer_id))
+        .collect()
 }
 
-pub fn person_customers(db: &Database) -> BTreeMap<String, String> {
-    pairs(
-        db,
-        "SELECT person_key, customer_id || ' via ' || via FROM customer_people WHERE connection = ?1",
-    )
+/// Each matched person's customer and why, as stored.
+pub fn person_customers(db: &dyn PlatformStore) -> BTreeMap<String, String> {
+    let results = db.matching_results(CONNECTION).unwrap();
+    results
+        .people
+        .into_iter()
+        .map(|link| {
+            (
+                link.key,
+                format!("{} via {}", link.customer_id, link.via.as_str()),
+            )
+        })
+        .collect()
 }
 
 pub fn message_customers(db: &Database) -> BTreeMap<String, String> {
@@ -121,7 +134,7 @@ pub const TRICKY_CUSTOMERS: &str = "id,name,domains\n\
     hooli,Hooli,shared.io\n\
     initech,Initech,shared.io\n";
 
-pub fn tricky_account(db: &Database) {
+pub fn tricky_account<S: StoreUnderTest>(db: &S) {
     let orgs = [
         ("1", "ACME Incorporated", vec!["acme.com"]),
         // A subsidiary on its parent's domain, listed as its own customer.
@@ -193,7 +206,7 @@ pub fn tricky_account(db: &Database) {
 }
 
 /// The documents of the connection, parsed.
-pub fn export(db: &Database, options: DocumentOptions) -> Vec<Value> {
+pub fn export(db: &dyn PlatformStore, options: DocumentOptions) -> Vec<Value> {
     let mut out = Vec::new();
     let n = documents::export(db, CONNECTION, &options, &mut out).unwrap();
     let docs: Vec<Value> = String::from_utf8(out)
