@@ -64,6 +64,19 @@ pub struct GlobalOptions {
     /// Show debug logs, including the connector's own.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// How log lines are written to standard error: `text` for people,
+    /// `json` (one object per line) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The bytes of the built-in Zendesk connector component.
@@ -221,10 +234,13 @@ pub async fn sync_once(
     options.refresh_every = refresh_intervals(&discovered, refresh);
     let options = &options;
     let name = &recipe.settings.name;
-    let store = db.records(name);
-    let now = unix_now();
-    let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
-    let skipped = connector_sync::not_due(&streams, options, last_synced, now);
+    // The records' handle is not `Send`: it is gone before the sync
+    // awaits, so that `serve` can run syncs on any worker.
+    let skipped = {
+        let store = db.records(name);
+        let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
+        connector_sync::not_due(&streams, options, last_synced, unix_now())
+    };
     for (name, last) in &skipped {
         eprintln!(
             "{name}: not due (last synced {} UTC; refreshed every {}s)",

@@ -1,7 +1,9 @@
 //! The schedule and the runner against a real, throw-away PostgreSQL
 //! (`CONNECTOR_HOST_TEST_POSTGRES`, or a cluster of the test's own): two
-//! claimers never get the same connection, an expired lease is taken
-//! over, a lost lease stops its sync, and a shutdown releases the leases.
+//! claimers never get the same connection, the oldest due goes first, an
+//! expired lease is taken over, a permanent failure waits for the slow
+//! backoff, a lost lease stops its sync, a shutdown releases the leases,
+//! and a long sync holds one slot while the others keep turning.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -313,4 +315,72 @@ async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
     }
     let runs = schedule.runs().await.unwrap();
     assert!(runs.iter().all(|r| r.ended_at.is_some()), "{runs:?}");
+}
+
+/// One connection's sync runs until stopped (a long first import); the
+/// others' end at once.
+struct OneLong {
+    long: &'static str,
+}
+
+impl Syncer for OneLong {
+    async fn sync(&self, connection: &str, stop: StopSignal) -> Result<SyncReport, ConnectorError> {
+        if connection == self.long {
+            stop.stopped().await;
+        }
+        Ok(SyncReport {
+            streams: Vec::new(),
+            duration: Duration::ZERO,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_sync_holds_one_slot_while_the_others_keep_turning() {
+    let test = TestDatabase::new();
+    let all = names(4);
+    let schedule = Schedule::new(open(&test), "runner");
+    let options = FleetOptions {
+        policy: Policy {
+            every: Duration::from_millis(200),
+            ..Policy::default()
+        },
+        ..quick()
+    };
+    let (_set, connections) = watch::channel(all.clone());
+    let shutdown = StopSignal::default();
+    let fleet = tokio::spawn(run(
+        schedule.clone(),
+        options,
+        connections,
+        Arc::new(OneLong { long: "account-00" }),
+        shutdown.clone(),
+    ));
+    eventually("each small account synced three times", || {
+        let schedule = schedule.clone();
+        let all = all.clone();
+        async move {
+            let runs = schedule.runs().await.unwrap();
+            all[1..].iter().all(|small| {
+                runs.iter()
+                    .filter(|r| r.connection == *small && r.outcome.as_deref() == Some("succeeded"))
+                    .count()
+                    >= 3
+            })
+        }
+    })
+    .await;
+    let runs = schedule.runs().await.unwrap();
+    let long: Vec<_> = runs
+        .iter()
+        .filter(|r| r.connection == "account-00")
+        .collect();
+    assert_eq!(long.len(), 1, "{long:?}");
+    assert_eq!(long[0].ended_at, None, "the long sync is still running");
+    shutdown.stop();
+    tokio::time::timeout(Duration::from_secs(10), fleet)
+        .await
+        .expect("the runner drained")
+        .unwrap();
+    assert!(overlapping(&schedule.runs().await.unwrap()).is_empty());
 }

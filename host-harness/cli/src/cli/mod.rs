@@ -175,10 +175,14 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
                 }
             }
         }
-        Command::Status(args) => {
-            let store = context.db.records(&connection_name(&args.config)?);
-            print!("{}", crate::report::status(store.as_ref())?);
-        }
+        Command::Status(args) => match &args.config {
+            Some(config) => {
+                let store = context.db.records(&connection_name(config)?);
+                print!("{}", crate::report::status(store.as_ref())?);
+            }
+            None => print!("{}", crate::serve::status_all(&context).await?),
+        },
+        Command::Serve(args) => return crate::serve::run(context, &args).await,
         Command::Export(args) if args.documents => {
             let options = connector_platform::documents::DocumentOptions {
                 internal_notes: args.internal_notes,
