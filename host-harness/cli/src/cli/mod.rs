@@ -58,7 +58,7 @@ pub(crate) fn stop_on_signals(stop: StopSignal) {
 }
 
 /// Completes on Ctrl-C or SIGTERM; never when the signals cannot be watched.
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

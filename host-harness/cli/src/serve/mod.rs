@@ -17,9 +17,9 @@ use connector_platform::text::{format_time, table};
 use connector_runtime::ConnectorError;
 use connector_sync::{StopSignal, SyncOptions, SyncReport};
 
-use crate::cli::{stop_on_signals, Finished};
+use crate::cli::{interrupted, Finished};
 use crate::connection_file::{parse_duration, ConnectionFile, Secrets};
-use crate::context::{sync_once, Context};
+use crate::context::{sync_once_to, Context, Output};
 use crate::store::Store;
 use connections::Files;
 
@@ -118,8 +118,23 @@ impl Syncer for FileSyncer {
             stop,
             ..SyncOptions::default()
         };
-        sync_once(&self.context.db, &recipe, &options, &refresh).await
+        sync_once_to(&self.context.db, &recipe, &options, &refresh, Output::Logs).await
     }
+}
+
+/// Asks `shutdown` on the first Ctrl-C or SIGTERM, and quits at once on
+/// the second (the leases then expire on their own); said in the logs.
+fn drain_on_signals(shutdown: StopSignal) {
+    tokio::spawn(async move {
+        interrupted().await;
+        tracing::info!(
+            "draining: no new sync; running syncs stop at a page boundary (signal again to quit at once)"
+        );
+        shutdown.stop();
+        interrupted().await;
+        tracing::warn!("quitting at once; the leases expire on their own");
+        std::process::exit(130);
+    });
 }
 
 /// Run `serve` until SIGTERM or Ctrl-C, then drain: no new sync, running
@@ -135,7 +150,7 @@ pub async fn run(context: Context, args: &ServeArgs) -> Result<Finished, Connect
     }
     let (files, names) = connections::watch_dir(args.connections.clone(), args.poll)?;
     let shutdown = StopSignal::default();
-    stop_on_signals(shutdown.clone());
+    drain_on_signals(shutdown.clone());
     tracing::info!(owner = schedule.owner(), "serving");
     let options = FleetOptions {
         max_syncs: args.max_syncs,

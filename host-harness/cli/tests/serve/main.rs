@@ -357,6 +357,14 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
         "{}",
         std::fs::read_to_string(&logs[1]).unwrap()
     );
+    let log = std::fs::read_to_string(&logs[1]).unwrap();
+    for line in log.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()),
+            "--log-format json wrote a line that is not a JSON object: {line}"
+        );
+    }
+    assert!(log.contains("draining"), "{log}");
     let (statuses, now) = schedule.status().await.unwrap();
     let late = statuses.iter().find(|s| s.connection == LATE).unwrap();
     assert_eq!(late.lease_owner, None, "the lease was kept: {late:?}");
