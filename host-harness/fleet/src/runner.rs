@@ -152,7 +152,7 @@ fn heartbeat_every(options: &FleetOptions) -> Duration {
 }
 
 /// Renews the leases of the running syncs; stops each sync whose lease
-/// was lost, or was not renewed for two thirds of its term (the database
+/// was lost, or was not renewed for half its term (the database
 /// is unreachable): it then stops before the lease expires, so that no
 /// other process starts it while it runs.
 async fn renew(
@@ -184,7 +184,10 @@ async fn renew(
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot renew the leases"),
         Err(_) => tracing::warn!("renewing the leases timed out"),
     }
-    let danger = options.lease_ttl * 2 / 3;
+    // Checked every third of the term: a sync whose renewals fail is
+    // stopped at the second failed one (two thirds of the term after the
+    // last success, whatever the timers' jitter), a third before expiry.
+    let danger = options.lease_ttl / 2;
     for (connection, sync) in running.iter() {
         if sync.renewed.elapsed() >= danger && !sync.stop.is_stopped() {
             tracing::warn!(connection, "lease not renewed in time: stopping its sync");

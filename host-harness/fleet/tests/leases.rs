@@ -2,7 +2,8 @@
 //! (`CONNECTOR_HOST_TEST_POSTGRES`, or a cluster of the test's own): two
 //! claimers never get the same connection, the oldest due goes first, an
 //! expired lease is taken over, a permanent failure waits for the slow
-//! backoff, a lost lease stops its sync, a shutdown releases the leases,
+//! backoff, a lost lease stops its sync, so does a process that cannot
+//! renew (before its lease expires), a shutdown releases the leases,
 //! and a long sync holds one slot while the others keep turning.
 
 use std::sync::Arc;
@@ -187,15 +188,18 @@ async fn a_permanent_failure_needs_attention_and_waits_for_the_slow_backoff() {
         .is_empty());
 }
 
-/// A sync that runs until it is stopped, and says when it started.
+/// A sync that runs until it is stopped, and says when it started and
+/// when it was stopped.
 struct UntilStopped {
     started: mpsc::UnboundedSender<String>,
+    stopped: mpsc::UnboundedSender<String>,
 }
 
 impl Syncer for UntilStopped {
     async fn sync(&self, connection: &str, stop: StopSignal) -> Result<SyncReport, ConnectorError> {
         let _ = self.started.send(connection.to_owned());
         stop.stopped().await;
+        let _ = self.stopped.send(connection.to_owned());
         Ok(SyncReport {
             streams: vec![StreamReport {
                 stream: connection.to_owned(),
@@ -230,7 +234,8 @@ async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
     let all = names(3);
     let schedule = Schedule::new(open(&test), "runner");
     let (started, mut starts) = mpsc::unbounded_channel();
-    let syncer = Arc::new(UntilStopped { started });
+    let (stopped, _stops) = mpsc::unbounded_channel();
+    let syncer = Arc::new(UntilStopped { started, stopped });
     let (_set, connections) = watch::channel(all.clone());
     let shutdown = StopSignal::default();
     let fleet = tokio::spawn(run(
@@ -315,6 +320,84 @@ async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
     }
     let runs = schedule.runs().await.unwrap();
     assert!(runs.iter().all(|r| r.ended_at.is_some()), "{runs:?}");
+}
+
+/// Runs `statement` on `db`.
+async fn execute(db: &Database, statement: &'static str) {
+    db.spawn(move |client| async move {
+        client
+            .batch_execute(statement)
+            .await
+            .map_err(connector_store_postgres::host_error)
+    })
+    .await
+    .unwrap();
+}
+
+/// The first value `query` answers on `db`.
+async fn query_i64(db: &Database, query: &'static str) -> i64 {
+    db.spawn(move |client| async move {
+        let row = client
+            .query_one(query, &[])
+            .await
+            .map_err(connector_store_postgres::host_error)?;
+        Ok::<_, ConnectorError>(row.get(0))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_that_cannot_renew_stops_its_sync_before_the_lease_expires() {
+    let test = TestDatabase::new();
+    let all = names(1);
+    let schedule = Schedule::new(open(&test), "runner");
+    let (started, mut starts) = mpsc::unbounded_channel();
+    let (stopped, mut stops) = mpsc::unbounded_channel();
+    let syncer = Arc::new(UntilStopped { started, stopped });
+    let (_set, connections) = watch::channel(all.clone());
+    let shutdown = StopSignal::default();
+    let fleet = tokio::spawn(run(
+        schedule.clone(),
+        quick(),
+        connections,
+        syncer,
+        shutdown.clone(),
+    ));
+    starts.recv().await.unwrap();
+    // The schedule's table goes away, as the database would: renewals fail.
+    let admin = open(&test);
+    execute(
+        &admin,
+        "ALTER TABLE fleet_connections RENAME TO fleet_connections_away",
+    )
+    .await;
+    // The last renewal's expiry (none can follow).
+    let expiry = query_i64(
+        &admin,
+        "SELECT lease_expires_at FROM fleet_connections_away",
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(10), stops.recv())
+        .await
+        .expect("the sync was stopped")
+        .unwrap();
+    let stopped_at = query_i64(&admin, "SELECT fleet_now_ms()").await;
+    assert!(
+        stopped_at < expiry,
+        "stopped {} ms after the lease expired",
+        stopped_at - expiry
+    );
+    execute(
+        &admin,
+        "ALTER TABLE fleet_connections_away RENAME TO fleet_connections",
+    )
+    .await;
+    shutdown.stop();
+    tokio::time::timeout(Duration::from_secs(10), fleet)
+        .await
+        .expect("the runner drained")
+        .unwrap();
 }
 
 /// One connection's sync runs until stopped (a long first import); the

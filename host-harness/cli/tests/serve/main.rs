@@ -4,7 +4,8 @@
 //! `kill -9` mid-sync; no connection is ever synced by two processes at
 //! once (the runs table); a revoked token ends in the attention state
 //! without a retry storm; a connection file added later is picked up;
-//! SIGTERM drains (exit 0, leases released at once).
+//! SIGTERM drains (exit 0, leases released at once); a SQLite `--db` is
+//! refused with advice.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -386,4 +387,24 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
     // Never two at once, over the whole test.
     assert!(overlapping(&runs).is_empty(), "{:?}", overlapping(&runs));
     sim.shutdown().await;
+}
+
+#[test]
+fn serve_and_status_all_refuse_a_sqlite_database_saying_what_to_pass() {
+    let work = tempfile::tempdir().unwrap();
+    for args in [
+        &["serve", "--connections", "."][..],
+        &["status", "--all"][..],
+    ] {
+        let out = Command::new(BIN)
+            .arg("--db")
+            .arg(work.path().join("local.db"))
+            .args(args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--db postgres://"), "{args:?}: {stderr}");
+    }
 }
