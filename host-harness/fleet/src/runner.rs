@@ -119,14 +119,14 @@ pub async fn run<S: Syncer>(
             _ = poll.tick(), if !draining => {
                 let known = connections.borrow().clone();
                 if !registered {
-                    match schedule.register(&known).await {
+                    match bounded(&options, schedule.register(&known)).await {
                         Ok(_) => registered = true,
                         Err(e) => tracing::warn!(error = %e, "cannot register the connections; retrying"),
                     }
                 }
                 let free = options.max_syncs.saturating_sub(running.len());
                 let sent = Instant::now();
-                let claims = match schedule.claim(&known, free, options.lease_ttl).await {
+                let claims = match bounded(&options, schedule.claim(&known, free, options.lease_ttl)).await {
                     Ok(claims) => claims,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim due connections; retrying");
@@ -144,6 +144,23 @@ pub async fn run<S: Syncer>(
             }
         }
     }
+}
+
+/// `work` on the database, given up after a heartbeat period: the loop
+/// that renews the leases (and stops the syncs whose leases are in
+/// danger) never waits longer, whatever the network does.
+async fn bounded<T>(
+    options: &FleetOptions,
+    work: impl Future<Output = Result<T, ConnectorError>>,
+) -> Result<T, ConnectorError> {
+    tokio::time::timeout(heartbeat_every(options), work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectorError::Transient(
+                "the database did not answer within a heartbeat; it is asked again at the next"
+                    .into(),
+            ))
+        })
 }
 
 /// How often leases are renewed: a third of their term.
@@ -165,13 +182,8 @@ async fn renew(
     }
     let held: Vec<String> = running.keys().cloned().collect();
     let sent = Instant::now();
-    let renewal = tokio::time::timeout(
-        heartbeat_every(options),
-        schedule.renew(&held, options.lease_ttl),
-    )
-    .await;
-    match renewal {
-        Ok(Ok(still_held)) => {
+    match bounded(options, schedule.renew(&held, options.lease_ttl)).await {
+        Ok(still_held) => {
             for (connection, sync) in running.iter_mut() {
                 if still_held.contains(connection) {
                     sync.renewed = sent;
@@ -181,8 +193,7 @@ async fn renew(
                 }
             }
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot renew the leases"),
-        Err(_) => tracing::warn!("renewing the leases timed out"),
+        Err(e) => tracing::warn!(error = %e, "cannot renew the leases"),
     }
     // Checked every third of the term: a sync whose renewals fail is
     // stopped at the second failed one (two thirds of the term after the

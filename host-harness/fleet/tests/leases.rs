@@ -222,7 +222,7 @@ impl Syncer for UntilStopped {
 fn quick() -> FleetOptions {
     FleetOptions {
         max_syncs: 2,
-        lease_ttl: Duration::from_millis(900),
+        lease_ttl: Duration::from_millis(1500),
         poll: Duration::from_millis(50),
         policy: Policy::default(),
     }
