@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::policy::{Policy, SyncOutcome};
-use crate::schedule::{Claim, ConnectionStatus, Finish, Schedule};
+use crate::schedule::{Claim, Finish, Schedule};
 
 /// Syncs one connection once: what the platform plugs in (the CLI opens
 /// its connection file and runs the sync engine into its store).
@@ -292,25 +292,5 @@ fn record_metrics(
             "connection" => connection.to_owned(), "class" => error.class()
         )
         .increment(1);
-    }
-}
-
-/// Publishes the schedule's view of every connection as gauges: seconds
-/// since its last successful sync (absent before the first), whether it
-/// needs attention, and consecutive failures. Call it before rendering
-/// the metrics; `now` is the database's (Unix ms, from
-/// [`Schedule::status`]).
-pub fn publish_status(statuses: &[ConnectionStatus], now: i64) {
-    for status in statuses {
-        if let Some(success) = status.last_success_at {
-            metrics::gauge!("connector_seconds_since_last_success", "connection" => status.connection.clone())
-                .set((now - success) as f64 / 1000.0);
-        }
-        metrics::gauge!("connector_needs_attention", "connection" => status.connection.clone())
-            .set(f64::from(u8::from(
-                status.state == crate::policy::State::Attention,
-            )));
-        metrics::gauge!("connector_consecutive_failures", "connection" => status.connection.clone())
-            .set(f64::from(status.failures));
     }
 }

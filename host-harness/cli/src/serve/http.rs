@@ -4,9 +4,10 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use connector_fleet::Schedule;
+use connector_fleet::{Schedule, StatusGauges};
 use connector_runtime::ConnectorError;
 use http_body_util::Full;
 use hyper::server::conn::http1;
@@ -39,18 +40,20 @@ pub async fn serve(
         )
     })?;
     let bound = listener.local_addr().unwrap_or(addr);
+    let gauges = Arc::new(StatusGauges::default());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let metrics = metrics.clone();
-            let schedule = schedule.clone();
+            let (metrics, schedule, gauges) = (metrics.clone(), schedule.clone(), gauges.clone());
             let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                let metrics = metrics.clone();
-                let schedule = schedule.clone();
+                let (metrics, schedule, gauges) =
+                    (metrics.clone(), schedule.clone(), gauges.clone());
                 async move {
-                    Ok::<_, Infallible>(answer(request.uri().path(), &metrics, &schedule).await)
+                    Ok::<_, Infallible>(
+                        answer(request.uri().path(), &metrics, &schedule, &gauges).await,
+                    )
                 }
             });
             tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
@@ -64,12 +67,13 @@ async fn answer(
     path: &str,
     metrics: &PrometheusHandle,
     schedule: &Schedule,
+    gauges: &StatusGauges,
 ) -> Response<Full<Bytes>> {
     let (status, body) = match path {
         "/metrics" => {
             // The schedule's view covers connections other processes run.
             match schedule.status().await {
-                Ok((statuses, now)) => connector_fleet::publish_status(&statuses, now),
+                Ok((statuses, now)) => gauges.publish(&statuses, now),
                 Err(error) => tracing::warn!(%error, "cannot read the schedule for the metrics"),
             }
             (StatusCode::OK, metrics.render())
