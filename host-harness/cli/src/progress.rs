@@ -109,12 +109,13 @@ fn lines(every: Duration) -> sync::Progress {
     })
 }
 
-/// A progress sink of log events for `connection`: each stream's start,
-/// pauses and end at `info`, its pages at `debug`.
+/// A progress sink of log events for `connection`: each stream's pauses
+/// and end at `info` (a line per stream and sync), its start and pages at
+/// `debug`.
 pub fn for_logs(connection: &str) -> sync::Progress {
     let connection = connection.to_owned();
     Arc::new(move |event| match event {
-        Event::Started { stream } => tracing::info!(connection, stream, "stream started"),
+        Event::Started { stream } => tracing::debug!(connection, stream, "stream started"),
         Event::Page {
             stream,
             total,
