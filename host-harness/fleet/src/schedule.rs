@@ -143,6 +143,14 @@ WHERE connection = $1 AND lease_owner = $2";
 const END_RUN: &str = "
 UPDATE fleet_runs SET ended_at = fleet_now_ms(), outcome = COALESCE(outcome, $2) WHERE id = $1";
 
+/// How long the runs of a connection are kept (30 days): at an hourly
+/// interval, 720 rows per connection.
+const RUNS_KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Forgets the runs of `$1` that ended more than `$2` ms ago.
+const PRUNE_RUNS: &str = "
+DELETE FROM fleet_runs WHERE connection = $1 AND ended_at < fleet_now_ms() - $2";
+
 /// Milliseconds of a duration, as the statements take them.
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
@@ -241,7 +249,8 @@ impl Schedule {
             .await
     }
 
-    /// Ends `claim`'s run and, if this process still holds the lease,
+    /// Ends `claim`'s run (and forgets the connection's runs that ended
+    /// over 30 days ago) and, if this process still holds the lease,
     /// releases it and schedules the next run as `finish` says; returns
     /// whether it still held the lease. One transaction.
     pub async fn finish(&self, claim: &Claim, finish: Finish<'_>) -> Result<bool, ConnectorError> {
@@ -259,6 +268,9 @@ impl Schedule {
             .spawn(move |mut client| async move {
                 let tx = client.transaction().await.map_err(host_error)?;
                 tx.execute(END_RUN, &[&run, &outcome])
+                    .await
+                    .map_err(host_error)?;
+                tx.execute(PRUNE_RUNS, &[&connection, &RUNS_KEPT_MS])
                     .await
                     .map_err(host_error)?;
                 let released = tx

@@ -2,7 +2,7 @@
 //! (`CONNECTOR_HOST_TEST_POSTGRES`, or a cluster of the test's own): two
 //! claimers never get the same connection, the oldest due goes first, an
 //! expired lease is taken over, a permanent failure waits for the slow
-//! backoff.
+//! backoff, old runs are forgotten.
 
 mod common;
 
@@ -159,4 +159,54 @@ async fn a_permanent_failure_needs_attention_and_waits_for_the_slow_backoff() {
         .await
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_older_than_thirty_days_are_forgotten() {
+    let test = TestDatabase::new();
+    let all = names(2);
+    let a = Schedule::new(open(&test), "a");
+    a.register(&all).await.unwrap();
+    let db = open(&test);
+    db.spawn(|client| async move {
+        client
+            .batch_execute(
+                "INSERT INTO fleet_runs (connection, owner, started_at, ended_at, outcome)
+                 VALUES ('account-00', 'old', 0, 1, 'succeeded'),
+                        ('account-01', 'old', 0, 1, 'succeeded'),
+                        ('account-00', 'recent', fleet_now_ms() - 1000, fleet_now_ms(), 'succeeded')",
+            )
+            .await
+            .map_err(connector_store_postgres::host_error)
+    })
+    .await
+    .unwrap();
+    let claim = a
+        .claim(&all[..1], 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let finish = connector_fleet::Finish {
+        decision: Policy::default().decide(SyncOutcome::Succeeded, State::Scheduled, 0),
+        outcome: "succeeded",
+        succeeded: true,
+        error: None,
+    };
+    assert!(a.finish(&claim[0], finish).await.unwrap());
+    let owners: Vec<(String, String)> = a
+        .runs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.connection, r.owner))
+        .collect();
+    let pair = |c: &str, o: &str| (c.to_owned(), o.to_owned());
+    assert_eq!(
+        owners,
+        [
+            pair("account-00", "recent"),
+            pair("account-00", "a"),
+            // Another connection's runs are pruned by its own syncs.
+            pair("account-01", "old"),
+        ]
+    );
 }
