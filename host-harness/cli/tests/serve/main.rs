@@ -1,9 +1,10 @@
 //! Two `connector-host serve` processes, one PostgreSQL database, one
 //! Zendesk simulator serving several accounts: every connection ends
 //! equal to its ground truth although one process is killed with
-//! `kill -9` mid-sync; no connection is ever synced by two processes at
-//! once (the runs table); a revoked token ends in the attention state
-//! without a retry storm; a connection file added later is picked up;
+//! `kill -9` mid-sync (the other resumes from the last committed page);
+//! no connection is ever synced by two processes at once (the runs
+//! table); a revoked token ends in the attention state without a retry
+//! storm; a connection file added later is picked up;
 //! SIGTERM drains (exit 0, leases released at once); a SQLite `--db` is
 //! refused with advice.
 
@@ -148,14 +149,16 @@ where
     }
 }
 
-/// Records of a connection committed so far.
-async fn records(db: &Database, connection: &str) -> i64 {
+/// Records of a connection committed so far: all, or of one kind.
+async fn records(db: &Database, connection: &str, kind: Option<&str>) -> i64 {
     let connection = connection.to_owned();
+    let kind = kind.map(str::to_owned);
     db.spawn(move |client| async move {
         client
             .query_one(
-                "SELECT count(*) FROM records WHERE connection = $1",
-                &[&connection],
+                "SELECT count(*) FROM records
+                 WHERE connection = $1 AND ($2::text IS NULL OR kind = $2)",
+                &[&connection, &kind],
             )
             .await
             .map(|row| row.get(0))
@@ -217,7 +220,8 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
     let db = Database::connect(&test_db.url()).unwrap();
     let schedule = Schedule::new(db.clone(), "test");
 
-    // Kill `a` once it has committed part of a connection's first import.
+    // Kill `a` once it has committed part of a connection's tickets (a
+    // stream with a cursor to resume from).
     let pid_a = a.id();
     let victim = eventually("a is mid-sync", Duration::from_secs(60), &logs, || {
         let (schedule, db) = (schedule.clone(), db.clone());
@@ -225,7 +229,7 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
             for run in schedule.runs().await.unwrap() {
                 if by(&run, pid_a)
                     && run.ended_at.is_none()
-                    && records(&db, &run.connection).await > 0
+                    && records(&db, &run.connection, Some("conversation")).await > 0
                 {
                     return Some(run.connection);
                 }
@@ -303,12 +307,24 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
 
     // Metrics and health of the survivor.
     let metrics = get(port_b, "/metrics").await;
-    let counted = |account: &&str| {
-        metrics.contains(&format!(
-            "connector_records_total{{connection=\"{account}\"}}"
-        ))
+    let committed_by_b = |account: &str| -> Option<i64> {
+        let prefix = format!("connector_records_total{{connection=\"{account}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix)?.parse().ok())
     };
-    assert!(GOOD.iter().any(counted), "{metrics}");
+    assert!(
+        GOOD.iter().any(|a| committed_by_b(a).is_some()),
+        "{metrics}"
+    );
+    // `b` resumed the victim from `a`'s last committed page: it committed
+    // fewer records than the connection holds.
+    let resumed = committed_by_b(&victim).unwrap();
+    let held = records(&db, &victim, None).await;
+    assert!(
+        resumed < held,
+        "{victim}: b committed {resumed} of {held} records: it started over"
+    );
     assert!(
         metrics.contains("connector_seconds_since_last_success"),
         "{metrics}"
@@ -334,7 +350,7 @@ async fn a_fleet_of_two_survives_a_kill_and_drains_on_sigterm() {
                     .unwrap()
                     .into_iter()
                     .any(|r| r.connection == LATE && r.ended_at.is_none());
-                (running && records(&db, LATE).await > 0).then_some(())
+                (running && records(&db, LATE, None).await > 0).then_some(())
             }
         },
     )
