@@ -125,8 +125,11 @@ pub async fn run<S: Syncer>(
                     }
                 }
                 let free = options.max_syncs.saturating_sub(running.len());
+                // A sync still ending here (its lease lost or expired) is
+                // not started again beside itself.
+                let idle: Vec<String> = known.into_iter().filter(|c| !running.contains_key(c)).collect();
                 let sent = Instant::now();
-                let claims = match bounded(&options, schedule.claim(&known, free, options.lease_ttl)).await {
+                let claims = match bounded(&options, schedule.claim(&idle, free, options.lease_ttl)).await {
                     Ok(claims) => claims,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim due connections; retrying");

@@ -1,7 +1,8 @@
 //! The runner against a real, throw-away PostgreSQL: a lost lease stops
 //! its sync, so does a process that cannot renew (before its lease
 //! expires), a shutdown releases the leases, and a long sync holds one
-//! slot while the others keep turning.
+//! slot while the others keep turning; a sync still ending is not started
+//! again beside itself.
 
 mod common;
 
@@ -42,22 +43,27 @@ impl Syncer for UntilStopped {
         let _ = self.started.send(connection.to_owned());
         stop.stopped().await;
         let _ = self.stopped.send(connection.to_owned());
-        Ok(SyncReport {
-            streams: vec![StreamReport {
-                stream: connection.to_owned(),
-                records: 0,
-                pages: 0,
-                requests: 0,
-                rate_limited: 0,
-                retries: 0,
-                duration: Duration::ZERO,
-                fetching: Duration::ZERO,
-                mapping: Duration::ZERO,
-                storing: Duration::ZERO,
-                outcome: Outcome::Interrupted,
-            }],
+        Ok(stopped_early(connection))
+    }
+}
+
+/// What a sync stopped on request reports.
+fn stopped_early(stream: &str) -> SyncReport {
+    SyncReport {
+        streams: vec![StreamReport {
+            stream: stream.to_owned(),
+            records: 0,
+            pages: 0,
+            requests: 0,
+            rate_limited: 0,
+            retries: 0,
             duration: Duration::ZERO,
-        })
+            fetching: Duration::ZERO,
+            mapping: Duration::ZERO,
+            storing: Duration::ZERO,
+            outcome: Outcome::Interrupted,
+        }],
+        duration: Duration::ZERO,
     }
 }
 
@@ -308,4 +314,64 @@ async fn a_long_sync_holds_one_slot_while_the_others_keep_turning() {
         .expect("the runner drained")
         .unwrap();
     assert!(overlapping(&schedule.runs().await.unwrap()).is_empty());
+}
+
+/// A sync that, once stopped, still takes until `release` to end (a page
+/// being committed), and says when it started.
+struct SlowToEnd {
+    started: mpsc::UnboundedSender<String>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Syncer for SlowToEnd {
+    async fn sync(&self, connection: &str, stop: StopSignal) -> Result<SyncReport, ConnectorError> {
+        let _ = self.started.send(connection.to_owned());
+        stop.stopped().await;
+        self.release.notified().await;
+        Ok(stopped_early(connection))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_still_ending_is_not_started_again_beside_itself() {
+    let test = TestDatabase::new();
+    let all = names(1);
+    let schedule = Schedule::new(open(&test), "runner");
+    let (started, mut starts) = mpsc::unbounded_channel();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let syncer = Arc::new(SlowToEnd {
+        started,
+        release: release.clone(),
+    });
+    let (_set, connections) = watch::channel(all.clone());
+    let shutdown = StopSignal::default();
+    let fleet = tokio::spawn(run(
+        schedule.clone(),
+        quick(),
+        connections,
+        syncer,
+        shutdown.clone(),
+    ));
+    starts.recv().await.unwrap();
+    // The lease expires under the running sync: it is told to stop, and
+    // the connection is claimable again while the sync is still ending.
+    execute(
+        &open(&test),
+        "UPDATE fleet_connections SET lease_expires_at = 0",
+    )
+    .await;
+    let again = tokio::time::timeout(Duration::from_secs(2), starts.recv()).await;
+    assert!(again.is_err(), "started again beside itself: {again:?}");
+    // Once it ended, the connection is synced again.
+    release.notify_one();
+    tokio::time::timeout(Duration::from_secs(10), starts.recv())
+        .await
+        .expect("synced again after it ended")
+        .unwrap();
+    shutdown.stop();
+    release.notify_one();
+    tokio::time::timeout(Duration::from_secs(10), fleet)
+        .await
+        .expect("the runner drained")
+        .unwrap();
 }
