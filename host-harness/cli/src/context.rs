@@ -64,6 +64,19 @@ pub struct GlobalOptions {
     /// Show debug logs, including the connector's own.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// How log lines are written to standard error: `text` for people,
+    /// `json` (one object per line) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The bytes of the built-in Zendesk connector component.
@@ -204,14 +217,35 @@ impl Context {
     }
 }
 
-/// Discover, plan and run one sync of a connection, with progress shown;
-/// streams are refreshed at the connector's intervals unless `refresh`
-/// (the connection file's) says otherwise.
+/// Where a sync tells its progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Standard error, for people: bars on a terminal, lines elsewhere.
+    Terminal,
+    /// Log events (`tracing`), for `serve`: one stream of log lines,
+    /// JSON ones included, with nothing else mixed in.
+    Logs,
+}
+
+/// [`sync_once_to`] with progress on the terminal.
 pub async fn sync_once(
     db: &Store,
     recipe: &Arc<ConnectionRecipe>,
     options: &SyncOptions,
     refresh: &RefreshOverrides,
+) -> Result<SyncReport, ConnectorError> {
+    sync_once_to(db, recipe, options, refresh, Output::Terminal).await
+}
+
+/// Discover, plan and run one sync of a connection, with progress told to `output`;
+/// streams are refreshed at the connector's intervals unless `refresh`
+/// (the connection file's) says otherwise.
+pub async fn sync_once_to(
+    db: &Store,
+    recipe: &Arc<ConnectionRecipe>,
+    options: &SyncOptions,
+    refresh: &RefreshOverrides,
+    output: Output,
 ) -> Result<SyncReport, ConnectorError> {
     let mut first = recipe.open().await?;
     let discovered = first.discover().await?;
@@ -221,16 +255,28 @@ pub async fn sync_once(
     options.refresh_every = refresh_intervals(&discovered, refresh);
     let options = &options;
     let name = &recipe.settings.name;
-    let store = db.records(name);
-    let now = unix_now();
-    let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
-    let skipped = connector_sync::not_due(&streams, options, last_synced, now);
-    for (name, last) in &skipped {
-        eprintln!(
-            "{name}: not due (last synced {} UTC; refreshed every {}s)",
-            connector_platform::text::format_time(*last),
-            options.refresh_every[name].as_secs()
-        );
+    // The records' handle is not `Send`: it is gone before the sync
+    // awaits, so that `serve` can run syncs on any worker.
+    let skipped = {
+        let store = db.records(name);
+        let last_synced = |name: &str| store.stream_state(name).ok().and_then(|s| s.last_synced_at);
+        connector_sync::not_due(&streams, options, last_synced, unix_now())
+    };
+    for (stream, last) in &skipped {
+        let last = connector_platform::text::format_time(*last);
+        let every = options.refresh_every[stream].as_secs();
+        match output {
+            Output::Terminal => {
+                eprintln!("{stream}: not due (last synced {last} UTC; refreshed every {every}s)")
+            }
+            Output::Logs => tracing::info!(
+                connection = name,
+                stream,
+                last_synced = last,
+                every_s = every,
+                "stream not due"
+            ),
+        }
     }
     streams.retain(|s| !skipped.iter().any(|(name, _)| *name == s.name));
     Ok(db
@@ -239,7 +285,10 @@ pub async fn sync_once(
             connector_sync::connection_factory(recipe.clone()),
             streams,
             options.clone(),
-            crate::progress::for_stderr(),
+            match output {
+                Output::Terminal => crate::progress::for_stderr(),
+                Output::Logs => crate::progress::for_logs(name),
+            },
         )
         .await)
 }

@@ -18,5 +18,6 @@ pub mod demo;
 pub mod platform_commands;
 pub mod progress;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod store_key;

@@ -1,19 +1,27 @@
 //! `connector-host`: run connector components and sync their data.
 
 use clap::Parser;
-use connector_host::cli::{run, Cli, Finished};
+use connector_host::cli::{run, Cli, Command, Finished};
+use connector_host::context::LogFormat;
 use connector_runtime::ConnectorError;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let level = if cli.global.verbose { "debug" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `serve` runs unattended: what it starts and ends is worth a line.
+    let level = match (&cli.command, cli.global.verbose) {
+        (_, true) => "debug",
+        (Command::Serve(_), false) => "warn,connector_fleet=info,connector_host=info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.global.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

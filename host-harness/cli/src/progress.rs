@@ -109,6 +109,52 @@ fn lines(every: Duration) -> sync::Progress {
     })
 }
 
+/// A progress sink of log events for `connection`: each stream's pauses
+/// and end at `info` (a line per stream and sync), its start and pages at
+/// `debug`.
+pub fn for_logs(connection: &str) -> sync::Progress {
+    let connection = connection.to_owned();
+    Arc::new(move |event| match event {
+        Event::Started { stream } => tracing::debug!(connection, stream, "stream started"),
+        Event::Page {
+            stream,
+            total,
+            pages,
+            progress,
+            time_left,
+            ..
+        } => tracing::debug!(
+            connection,
+            stream,
+            records = total,
+            pages,
+            whereabouts = whereabouts(progress, time_left),
+            "page committed"
+        ),
+        Event::Paused {
+            stream,
+            wait,
+            reason,
+        } => tracing::info!(
+            connection,
+            stream,
+            wait_s = wait.as_secs_f64(),
+            reason,
+            "stream paused"
+        ),
+        Event::Finished(report) => tracing::info!(
+            connection,
+            stream = report.stream,
+            records = report.records,
+            requests = report.requests,
+            rate_limited = report.rate_limited,
+            duration_s = report.duration.as_secs_f64(),
+            outcome = outcome_text(&report.outcome),
+            "stream ended"
+        ),
+    })
+}
+
 /// `, 42%, about 3m 10s left` as far as known.
 fn whereabouts(progress: Option<Progress>, time_left: Option<Duration>) -> String {
     let mut text = String::new();

@@ -47,7 +47,7 @@ pub(crate) fn store_error(err: tokio_postgres::Error) -> StoreError {
 
 /// A driver failure as a host error: a lost connection is transient (the
 /// sync engine retries it), anything else a storage error.
-pub(crate) fn host_error(err: tokio_postgres::Error) -> ConnectorError {
+pub fn host_error(err: tokio_postgres::Error) -> ConnectorError {
     if is_transient(&err) {
         ConnectorError::Transient(format!("the PostgreSQL database cannot be used: {err}"))
     } else {

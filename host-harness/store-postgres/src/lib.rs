@@ -18,4 +18,7 @@ mod records;
 pub mod schema;
 
 pub use db::Database;
+/// A driver failure as the runtime's error (a lost connection is
+/// `Transient`), for embeddings that run their own statements.
+pub use errors::host_error;
 pub use records::RecordStore;

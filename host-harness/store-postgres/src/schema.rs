@@ -11,7 +11,7 @@ use crate::errors::host_error;
 /// The migrations, in order: the database at version `n` has had the
 /// first `n` applied. Append one whenever a table changes shape; never
 /// edit one that has shipped.
-const MIGRATIONS: &[&str] = &[VERSION_1];
+const MIGRATIONS: &[&str] = &[VERSION_1, VERSION_2];
 
 /// The schema version this host writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -161,6 +161,45 @@ JOIN customer_conversations cc
   ON cc.connection = m.connection
  AND cc.conversation_key = m.data ->> 'conversation_id'
 WHERE m.kind = 'message' AND NOT m.deleted;
+"#;
+
+/// `connector-host serve` and any platform embedding `connector-fleet`:
+/// each connection's schedule and lease, and the record of every sync.
+/// Times are Unix milliseconds on the database's clock (`fleet_now_ms()`),
+/// so that processes on machines whose clocks differ agree on leases.
+const VERSION_2: &str = r#"
+CREATE FUNCTION fleet_now_ms() RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT (extract(epoch FROM now()) * 1000)::bigint $$;
+
+-- One row per connection a fleet process was given; due when
+-- `next_run_at` has passed, leased by `lease_owner` until `lease_expires_at`.
+CREATE TABLE fleet_connections (
+    connection       text COLLATE "C" PRIMARY KEY,
+    state            text NOT NULL DEFAULT 'scheduled'
+                     CHECK (state IN ('scheduled', 'retrying', 'attention')),
+    next_run_at      bigint NOT NULL,
+    failures         integer NOT NULL DEFAULT 0,
+    lease_owner      text,
+    lease_expires_at bigint,
+    last_success_at  bigint,
+    last_error       text,
+    last_error_class text,
+    CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
+);
+CREATE INDEX fleet_connections_due ON fleet_connections (next_run_at);
+
+-- Every sync a fleet process started: `ended_at` and `outcome` are NULL
+-- while it runs; a run whose process died is closed at its lease's expiry
+-- by the process that takes the connection over.
+CREATE TABLE fleet_runs (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connection text COLLATE "C" NOT NULL,
+    owner      text NOT NULL,
+    started_at bigint NOT NULL,
+    ended_at   bigint,
+    outcome    text
+);
+CREATE INDEX fleet_runs_by_connection ON fleet_runs (connection, started_at);
 "#;
 
 /// Bring the database's schema up to date, or refuse a database written

@@ -31,8 +31,9 @@ pub enum Command {
     /// Sync the connection's streams into the database (first import, then
     /// only changes).
     Sync(SyncArgs),
-    /// Show each stream's cursor, last sync, record counts and last error.
-    Status(ConnectionArgs),
+    /// Show each stream's cursor, last sync, record counts and last error;
+    /// with `--all`, every connection of the fleet's schedule.
+    Status(StatusArgs),
     /// Write a stream's normalized records, or one document per ticket
     /// (`--documents`), as JSON Lines.
     Export(ExportArgs),
@@ -67,6 +68,22 @@ pub enum Command {
     /// Speak the Airbyte protocol for any connector component (one JSON
     /// message per line on standard output); keeps nothing locally.
     Airbyte(AirbyteArgs),
+    /// Run every connection of a folder on its schedule, as one process of
+    /// a fleet sharing one PostgreSQL database (`--db postgres://...`):
+    /// leased one process at a time, taken over when a process dies.
+    Serve(crate::serve::ServeArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The connection file (TOML).
+    #[arg(long, short, required_unless_present = "all")]
+    pub config: Option<PathBuf>,
+    /// Every connection `serve` schedules (PostgreSQL): state, lease
+    /// owner, last success, last error with its advice, next run.
+    #[arg(long, conflicts_with = "config")]
+    pub all: bool,
 }
 
 /// Arguments of `airbyte`.

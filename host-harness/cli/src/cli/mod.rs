@@ -58,7 +58,7 @@ pub(crate) fn stop_on_signals(stop: StopSignal) {
 }
 
 /// Completes on Ctrl-C or SIGTERM; never when the signals cannot be watched.
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -175,10 +175,14 @@ async fn run_with_database(context: Context, command: Command) -> Result<Finishe
                 }
             }
         }
-        Command::Status(args) => {
-            let store = context.db.records(&connection_name(&args.config)?);
-            print!("{}", crate::report::status(store.as_ref())?);
-        }
+        Command::Status(args) => match &args.config {
+            Some(config) => {
+                let store = context.db.records(&connection_name(config)?);
+                print!("{}", crate::report::status(store.as_ref())?);
+            }
+            None => print!("{}", crate::serve::status_all(&context).await?),
+        },
+        Command::Serve(args) => return crate::serve::run(context, &args).await,
         Command::Export(args) if args.documents => {
             let options = connector_platform::documents::DocumentOptions {
                 internal_notes: args.internal_notes,
