@@ -26,6 +26,8 @@ mod truth;
 
 use truth::{assert_clean, tally, Expect, FirstImport};
 
+mod fleet;
+
 const BIN: &str = env!("CARGO_BIN_EXE_connector-host");
 
 /// Accounts synced with their admin's token.
@@ -66,22 +68,37 @@ fn free_port() -> u16 {
 
 /// `connector-host ARGS` against the simulator and the database.
 fn host(sim: &SimHandle, db: &TestDatabase, work: &Path, args: &[&str]) -> Command {
+    host_of(&[sim], sim.ca_cert_path(), db, work, args)
+}
+
+/// `connector-host ARGS` against several simulators (`ca`: their CA
+/// certificates) and the database: every account pinned to its simulator,
+/// its token in `ZD_TOKEN_<ACCOUNT>`.
+fn host_of(
+    sims: &[&SimHandle],
+    ca: &Path,
+    db: &TestDatabase,
+    work: &Path,
+    args: &[&str],
+) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("--db")
         .arg(db.url())
         .arg("--cache-dir")
         .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache"))
         .arg("--ca-cert")
-        .arg(sim.ca_cert_path())
+        .arg(ca)
         .env("CONNECTOR_HOST_KEY", KEY);
-    for account in sim.accounts() {
-        cmd.arg("--resolve")
-            .arg(format!("{account}.zendesk.com:443:{}", sim.https_addr()));
-        let token = match account.as_str() {
-            REVOKED => "revoked-token".to_owned(),
-            _ => sim.admin_credentials(&account).api_token,
-        };
-        cmd.env(format!("ZD_TOKEN_{}", account.to_uppercase()), token);
+    for sim in sims {
+        for account in sim.accounts() {
+            cmd.arg("--resolve")
+                .arg(format!("{account}.zendesk.com:443:{}", sim.https_addr()));
+            let token = match account.as_str() {
+                REVOKED => "revoked-token".to_owned(),
+                _ => sim.admin_credentials(&account).api_token,
+            };
+            cmd.env(format!("ZD_TOKEN_{}", account.to_uppercase()), token);
+        }
     }
     cmd.args(args).current_dir(work).stdout(Stdio::piped());
     cmd
