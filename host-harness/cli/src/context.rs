@@ -234,10 +234,12 @@ pub async fn sync_once(
     options: &SyncOptions,
     refresh: &RefreshOverrides,
 ) -> Result<SyncReport, ConnectorError> {
-    sync_once_to(db, recipe, options, refresh, Output::Terminal).await
+    sync_once_to(db, recipe, options, refresh, Output::Terminal, None).await
 }
 
-/// Discover, plan and run one sync of a connection, with progress told to `output`;
+/// Discover, plan and run one sync of a connection, with progress told to
+/// `output`, its page commits fenced by the fleet lease of `lease_owner`
+/// when given ([`Store::sync_leased`]);
 /// streams are refreshed at the connector's intervals unless `refresh`
 /// (the connection file's) says otherwise.
 pub async fn sync_once_to(
@@ -246,6 +248,7 @@ pub async fn sync_once_to(
     options: &SyncOptions,
     refresh: &RefreshOverrides,
     output: Output,
+    lease_owner: Option<&str>,
 ) -> Result<SyncReport, ConnectorError> {
     let mut first = recipe.open().await?;
     let discovered = first.discover().await?;
@@ -279,18 +282,20 @@ pub async fn sync_once_to(
         }
     }
     streams.retain(|s| !skipped.iter().any(|(name, _)| *name == s.name));
-    Ok(db
-        .sync(
-            name,
-            connector_sync::connection_factory(recipe.clone()),
-            streams,
-            options.clone(),
-            match output {
-                Output::Terminal => crate::progress::for_stderr(),
-                Output::Logs => crate::progress::for_logs(name),
-            },
-        )
-        .await)
+    let open = connector_sync::connection_factory(recipe.clone());
+    let progress = match output {
+        Output::Terminal => crate::progress::for_stderr(),
+        Output::Logs => crate::progress::for_logs(name),
+    };
+    match lease_owner {
+        Some(owner) => {
+            db.sync_leased(name, owner, open, streams, options.clone(), progress)
+                .await
+        }
+        None => Ok(db
+            .sync(name, open, streams, options.clone(), progress)
+            .await),
+    }
 }
 
 /// Now, in Unix seconds.

@@ -130,6 +130,31 @@ impl Store {
             }
         }
     }
+
+    /// [`Store::sync`] for a fleet process that holds `connection`'s lease
+    /// as `owner`: every page commit checks the lease in its transaction
+    /// (`connector_store_postgres::RecordStore::leased_to`), so nothing is
+    /// committed once another process may have taken the connection over.
+    /// Only PostgreSQL keeps fleet leases.
+    pub async fn sync_leased(
+        &self,
+        connection: &str,
+        owner: &str,
+        open: ConnectionFactory,
+        streams: Vec<StreamInfo>,
+        options: SyncOptions,
+        progress: Progress,
+    ) -> Result<SyncReport, ConnectorError> {
+        let Store::Postgres(db) = self else {
+            return Err(ConnectorError::config(
+                "--db",
+                "leases are kept in the fleet's shared PostgreSQL database: pass --db postgres://...",
+            ));
+        };
+        let sink =
+            connector_store_postgres::RecordStore::new(db.clone(), connection).leased_to(owner);
+        Ok(connector_sync::run(open, streams, sink, options, progress).await)
+    }
 }
 
 /// Whether `location` names a PostgreSQL database.

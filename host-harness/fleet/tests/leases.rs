@@ -1,8 +1,9 @@
 //! The schedule's statements against a real, throw-away PostgreSQL
 //! (`CONNECTOR_HOST_TEST_POSTGRES`, or a cluster of the test's own): two
 //! claimers never get the same connection, the oldest due goes first, an
-//! expired lease is taken over, a permanent failure waits for the slow
-//! backoff, old runs are forgotten.
+//! expired lease is taken over, a process that lost its lease commits no
+//! page, a permanent failure waits for the slow backoff, old runs are
+//! forgotten.
 
 mod common;
 
@@ -10,8 +11,12 @@ use std::time::Duration;
 
 use common::{names, open};
 use connector_fleet::{overlapping, Policy, Schedule, State, SyncOutcome};
+use connector_runtime::contract::NormalizedRecord;
 use connector_runtime::ConnectorError;
+use connector_store_postgres::RecordStore;
 use connector_store_tests::postgres::TestDatabase;
+use connector_sync::stored::SyncedRecords;
+use connector_sync::{PageCommit, Sink};
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -125,6 +130,64 @@ async fn an_expired_lease_is_taken_over_and_the_dead_run_closed_at_its_expiry() 
     let (statuses, _) = b.status().await.unwrap();
     assert_eq!(statuses[0].lease_owner.as_deref(), Some("b"));
     assert_eq!(statuses[0].last_success_at, None);
+}
+
+/// A page of one record keyed `key`, its cursor `key`.
+fn page(key: &str) -> PageCommit {
+    let record = NormalizedRecord {
+        kind: "item".into(),
+        key: key.into(),
+        version: None,
+        data: "{}".into(),
+        deleted: false,
+    };
+    PageCommit {
+        stream: "s".into(),
+        records: vec![("{}".into(), vec![record])],
+        cursor: Some(key.into()),
+        done: false,
+        requests: 1,
+        keep_raw: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_that_lost_its_lease_commits_no_page() {
+    let test = TestDatabase::new();
+    let all = names(1);
+    let a = Schedule::new(open(&test), "a");
+    let b = Schedule::new(open(&test), "b");
+    a.register(&all).await.unwrap();
+    let ttl = Duration::from_millis(400);
+    a.claim(&all, 1, ttl).await.unwrap();
+    let store = RecordStore::new(open(&test), &all[0]);
+    let fenced_a = store.clone().leased_to("a");
+    assert_eq!(fenced_a.commit_page(page("1")).await.unwrap(), 1);
+    // Not `b`'s lease: `b` may not commit while `a` holds it.
+    let fenced_b = store.clone().leased_to("b");
+    assert!(fenced_b.commit_page(page("2")).await.is_err());
+    // `a` stalls past its lease; `b` takes the connection over.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b
+        .claim(&all, 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "b never took the expired lease over"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let late = fenced_a.commit_page(page("3")).await.unwrap_err();
+    assert!(matches!(late, ConnectorError::Store(_)), "{late}");
+    assert!(late.to_string().contains("no longer holds"), "{late}");
+    assert_eq!(fenced_b.commit_page(page("4")).await.unwrap(), 1);
+    // Nothing of `a`'s late page, nor of `b`'s early one: the cursor is `b`'s.
+    let state = store.stream_state("s").unwrap();
+    assert_eq!((state.cursor.as_deref(), state.pages), (Some("4"), 2));
+    assert_eq!(store.counts().unwrap(), vec![("item".to_string(), 2, 0)]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

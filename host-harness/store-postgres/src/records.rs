@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use connector_runtime::contract::NormalizedRecord;
-use connector_runtime::ConnectorError;
+use connector_runtime::{ConnectorError, StoreError};
 use connector_sync::stored::{
     export_error, raw_record_id, unix_now, RecordVisitor, StreamState, SyncedRecords,
     CONNECTION_TABLES,
@@ -27,6 +27,8 @@ pub(crate) const BATCH: i64 = 2000;
 pub struct RecordStore {
     db: Database,
     connection: String,
+    /// The fleet process whose lease every page commit checks.
+    lease_owner: Option<String>,
 }
 
 impl RecordStore {
@@ -35,9 +37,27 @@ impl RecordStore {
         RecordStore {
             db,
             connection: connection.to_string(),
+            lease_owner: None,
         }
     }
+
+    /// This store with its page commits fenced by a fleet lease: each
+    /// commit first checks, in its own transaction, that `owner` still
+    /// holds the connection's unexpired lease (`fleet_connections`), and
+    /// keeps that row share-locked until it commits, so no other process
+    /// can claim the connection meanwhile. A process that lost its lease
+    /// commits nothing more.
+    pub fn leased_to(mut self, owner: &str) -> Self {
+        self.lease_owner = Some(owner.to_string());
+        self
+    }
 }
+
+/// Whether `owner` holds `connection`'s unexpired lease; the lease's row
+/// stays share-locked until the transaction ends.
+const LEASE_HELD: &str = "SELECT 1 FROM fleet_connections
+    WHERE connection = $1 AND lease_owner = $2 AND lease_expires_at > fleet_now_ms()
+    FOR SHARE";
 
 const STREAM_COLUMNS: &str =
     "stream, cursor, done, pages, records, requests, last_synced_at, last_error";
@@ -178,9 +198,27 @@ pub(crate) async fn clear(
 async fn commit(
     mut client: Client,
     connection: String,
+    lease_owner: Option<String>,
     page: PageCommit,
 ) -> Result<u64, ConnectorError> {
     let tx = client.transaction().await.map_err(host_error)?;
+    if let Some(owner) = &lease_owner {
+        let held = tx
+            .query_opt(LEASE_HELD, &[&connection, owner])
+            .await
+            .map_err(host_error)?;
+        if held.is_none() {
+            return Err(StoreError::refused(
+                format!(
+                    "{connection}: this process ({owner}) no longer holds the connection's lease \
+                     (it expired, or another process took the connection over); nothing of this \
+                     page was committed"
+                ),
+                "nothing to do: the process holding the lease goes on from the last committed page",
+            )
+            .into());
+        }
+    }
     let synced_at = unix_now();
     let written = write_records(
         &tx,
@@ -400,9 +438,9 @@ impl Sink for RecordStore {
     }
 
     async fn commit_page(&self, page: PageCommit) -> Result<u64, ConnectorError> {
-        let connection = self.connection.clone();
+        let (connection, lease_owner) = (self.connection.clone(), self.lease_owner.clone());
         self.db
-            .spawn(move |client| commit(client, connection, page))
+            .spawn(move |client| commit(client, connection, lease_owner, page))
             .await
     }
 

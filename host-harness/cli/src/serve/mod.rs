@@ -84,9 +84,12 @@ fn owner_name() -> String {
     format!("{host}:{}:{:04x}", std::process::id(), fastrand::u16(..))
 }
 
-/// Syncs a connection from its file in the watched folder.
+/// Syncs a connection from its file in the watched folder, its commits
+/// fenced by this process's lease.
 struct FileSyncer {
     context: Context,
+    /// This process, as the schedule names its leases' owner.
+    owner: String,
     files: Files,
     reserve: f64,
     page_size: Option<u32>,
@@ -118,7 +121,16 @@ impl Syncer for FileSyncer {
             stop,
             ..SyncOptions::default()
         };
-        sync_once_to(&self.context.db, &recipe, &options, &refresh, Output::Logs).await
+        let owner = Some(self.owner.as_str());
+        sync_once_to(
+            &self.context.db,
+            &recipe,
+            &options,
+            &refresh,
+            Output::Logs,
+            owner,
+        )
+        .await
     }
 }
 
@@ -163,6 +175,7 @@ pub async fn run(context: Context, args: &ServeArgs) -> Result<Finished, Connect
     };
     let syncer = Arc::new(FileSyncer {
         context,
+        owner: schedule.owner().to_owned(),
         files,
         reserve: args.reserve,
         page_size: args.page_size,
