@@ -46,22 +46,35 @@ impl StoredRecord {
 
 /// Every record of a connection, over all its streams.
 pub fn all_records(records: &dyn SyncedRecords) -> Vec<StoredRecord> {
+    let states = records.all_stream_states().expect("the stream states read");
+    states
+        .iter()
+        .flat_map(|state| stream_records(records, &state.stream))
+        .collect()
+}
+
+/// A stream's records, in the (kind, key) order the store visits them;
+/// panics unless the store counts as many as it visited.
+pub fn stream_records(records: &dyn SyncedRecords, stream: &str) -> Vec<StoredRecord> {
     let mut all = Vec::new();
-    for state in records.all_stream_states().expect("the stream states read") {
-        records
-            .for_each_record(&state.stream, &mut |kind, key, version, deleted, data| {
-                all.push(StoredRecord {
-                    stream: state.stream.clone(),
-                    kind: kind.to_owned(),
-                    key: key.to_owned(),
-                    version: version.map(str::to_owned),
-                    deleted,
-                    data: serde_json::from_str(data).expect("stored data is JSON"),
-                });
-                Ok(())
-            })
-            .expect("the records read");
-    }
+    let count = records
+        .for_each_record(stream, &mut |kind, key, version, deleted, data| {
+            all.push(StoredRecord {
+                stream: stream.to_owned(),
+                kind: kind.to_owned(),
+                key: key.to_owned(),
+                version: version.map(str::to_owned),
+                deleted,
+                data: serde_json::from_str(data).expect("stored data is JSON"),
+            });
+            Ok(())
+        })
+        .expect("the records are visited");
+    assert_eq!(
+        count as usize,
+        all.len(),
+        "{stream}: visited and counted differ"
+    );
     all
 }
 
