@@ -76,6 +76,48 @@ fn quick() -> FleetOptions {
     }
 }
 
+/// One process's runner over `all`, in the background.
+struct Fleet {
+    task: tokio::task::JoinHandle<()>,
+    /// Asks the runner to drain.
+    shutdown: StopSignal,
+    /// Keeps the set of connections open while the runner runs.
+    _connections: watch::Sender<Vec<String>>,
+}
+
+impl Fleet {
+    /// Start the runner of `schedule` over `all`, syncing with `syncer`.
+    fn start<S: Syncer>(
+        schedule: &Schedule,
+        options: FleetOptions,
+        all: &[String],
+        syncer: Arc<S>,
+    ) -> Fleet {
+        let (connections, receiver) = watch::channel(all.to_vec());
+        let shutdown = StopSignal::default();
+        let task = tokio::spawn(run(
+            schedule.clone(),
+            options,
+            receiver,
+            syncer,
+            shutdown.clone(),
+        ));
+        Fleet {
+            task,
+            shutdown,
+            _connections: connections,
+        }
+    }
+
+    /// Wait (10 s at most) until the runner, asked to drain, has ended.
+    async fn drained(self) {
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the runner drained")
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
     let test = TestDatabase::new();
@@ -84,15 +126,7 @@ async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
     let (started, mut starts) = mpsc::unbounded_channel();
     let (stopped, _stops) = mpsc::unbounded_channel();
     let syncer = Arc::new(UntilStopped { started, stopped });
-    let (_set, connections) = watch::channel(all.clone());
-    let shutdown = StopSignal::default();
-    let fleet = tokio::spawn(run(
-        schedule.clone(),
-        quick(),
-        connections,
-        syncer,
-        shutdown.clone(),
-    ));
+    let fleet = Fleet::start(&schedule, quick(), &all, syncer);
     starts.recv().await.unwrap();
     starts.recv().await.unwrap();
     // Bounded: two of three run, the heartbeat keeps them past their term.
@@ -156,11 +190,8 @@ async fn a_lost_lease_stops_its_sync_and_a_shutdown_releases_the_rest() {
 
     // Shutdown: the running syncs stop, their leases are released at once,
     // due again for another process.
-    shutdown.stop();
-    tokio::time::timeout(Duration::from_secs(10), fleet)
-        .await
-        .expect("the runner drained")
-        .unwrap();
+    fleet.shutdown.stop();
+    fleet.drained().await;
     let (statuses, now) = schedule.status().await.unwrap();
     for status in statuses.iter().filter(|s| s.connection != stolen) {
         assert_eq!(status.lease_owner, None, "{status:?}");
@@ -203,15 +234,7 @@ async fn a_process_that_cannot_renew_stops_its_sync_before_the_lease_expires() {
     let (started, mut starts) = mpsc::unbounded_channel();
     let (stopped, mut stops) = mpsc::unbounded_channel();
     let syncer = Arc::new(UntilStopped { started, stopped });
-    let (_set, connections) = watch::channel(all.clone());
-    let shutdown = StopSignal::default();
-    let fleet = tokio::spawn(run(
-        schedule.clone(),
-        quick(),
-        connections,
-        syncer,
-        shutdown.clone(),
-    ));
+    let fleet = Fleet::start(&schedule, quick(), &all, syncer);
     starts.recv().await.unwrap();
     // The schedule's table goes away, as the database would: renewals fail.
     let admin = open(&test);
@@ -241,11 +264,8 @@ async fn a_process_that_cannot_renew_stops_its_sync_before_the_lease_expires() {
         "ALTER TABLE fleet_connections_away RENAME TO fleet_connections",
     )
     .await;
-    shutdown.stop();
-    tokio::time::timeout(Duration::from_secs(10), fleet)
-        .await
-        .expect("the runner drained")
-        .unwrap();
+    fleet.shutdown.stop();
+    fleet.drained().await;
 }
 
 /// One connection's sync runs until stopped (a long first import); the
@@ -278,15 +298,12 @@ async fn a_long_sync_holds_one_slot_while_the_others_keep_turning() {
         },
         ..quick()
     };
-    let (_set, connections) = watch::channel(all.clone());
-    let shutdown = StopSignal::default();
-    let fleet = tokio::spawn(run(
-        schedule.clone(),
+    let fleet = Fleet::start(
+        &schedule,
         options,
-        connections,
+        &all,
         Arc::new(OneLong { long: "account-00" }),
-        shutdown.clone(),
-    ));
+    );
     eventually("each small account synced three times", || {
         let schedule = schedule.clone();
         let all = all.clone();
@@ -308,11 +325,8 @@ async fn a_long_sync_holds_one_slot_while_the_others_keep_turning() {
         .collect();
     assert_eq!(long.len(), 1, "{long:?}");
     assert_eq!(long[0].ended_at, None, "the long sync is still running");
-    shutdown.stop();
-    tokio::time::timeout(Duration::from_secs(10), fleet)
-        .await
-        .expect("the runner drained")
-        .unwrap();
+    fleet.shutdown.stop();
+    fleet.drained().await;
     assert!(overlapping(&schedule.runs().await.unwrap()).is_empty());
 }
 
@@ -343,15 +357,7 @@ async fn a_sync_still_ending_is_not_started_again_beside_itself() {
         started,
         release: release.clone(),
     });
-    let (_set, connections) = watch::channel(all.clone());
-    let shutdown = StopSignal::default();
-    let fleet = tokio::spawn(run(
-        schedule.clone(),
-        quick(),
-        connections,
-        syncer,
-        shutdown.clone(),
-    ));
+    let fleet = Fleet::start(&schedule, quick(), &all, syncer);
     starts.recv().await.unwrap();
     // The lease expires under the running sync: it is told to stop, and
     // the connection is claimable again while the sync is still ending.
@@ -368,10 +374,7 @@ async fn a_sync_still_ending_is_not_started_again_beside_itself() {
         .await
         .expect("synced again after it ended")
         .unwrap();
-    shutdown.stop();
+    fleet.shutdown.stop();
     release.notify_one();
-    tokio::time::timeout(Duration::from_secs(10), fleet)
-        .await
-        .expect("the runner drained")
-        .unwrap();
+    fleet.drained().await;
 }
