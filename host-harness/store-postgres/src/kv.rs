@@ -226,6 +226,7 @@ impl TokenStore for Database {
         })
     }
 }
+
 impl CredentialTable for Database {
     fn sealed_credentials(&self) -> Result<usize, StoreError> {
         self.blocking(|client| async move {
