@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{names, open};
-use connector_fleet::{overlapping, Policy, Schedule, State, SyncOutcome};
+use connector_fleet::{overlapping, Claim, Policy, Schedule, State, SyncOutcome};
 use connector_runtime::contract::NormalizedRecord;
 use connector_runtime::ConnectorError;
 use connector_store_postgres::RecordStore;
@@ -81,6 +81,27 @@ async fn the_oldest_due_connection_is_claimed_first() {
     assert_eq!(next[0].connection, "account-01");
 }
 
+/// `claimer`'s claim of `all`, polled until another process's lease has
+/// expired (20 s at most).
+async fn take_over_once_expired(claimer: &Schedule, all: &[String]) -> Vec<Claim> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let taken = claimer
+            .claim(all, 1, Duration::from_secs(60))
+            .await
+            .unwrap();
+        if !taken.is_empty() {
+            return taken;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never took the expired lease over",
+            claimer.owner()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_lease_is_taken_over_and_the_dead_run_closed_at_its_expiry() {
     let test = TestDatabase::new();
@@ -96,18 +117,7 @@ async fn an_expired_lease_is_taken_over_and_the_dead_run_closed_at_its_expiry() 
         "leased twice"
     );
     // `a` dies: it renews no more. `b` gets the connection once the lease expires.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let taken = loop {
-        let taken = b.claim(&all, 1, Duration::from_secs(60)).await.unwrap();
-        if !taken.is_empty() {
-            break taken;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "b never took the expired lease over"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let taken = take_over_once_expired(&b, &all).await;
     assert_eq!(taken[0].connection, all[0]);
     assert!(
         a.renew(&all, ttl).await.unwrap().is_empty(),
@@ -167,19 +177,7 @@ async fn a_process_that_lost_its_lease_commits_no_page() {
     let fenced_b = store.clone().leased_to("b");
     assert!(fenced_b.commit_page(page("2")).await.is_err());
     // `a` stalls past its lease; `b` takes the connection over.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while b
-        .claim(&all, 1, Duration::from_secs(60))
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "b never took the expired lease over"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    take_over_once_expired(&b, &all).await;
     let late = fenced_a.commit_page(page("3")).await.unwrap_err();
     assert!(matches!(late, ConnectorError::Store(_)), "{late}");
     assert!(late.to_string().contains("no longer holds"), "{late}");
